@@ -1,0 +1,17 @@
+"""Template context every page needs: the user's role and scope, for the navigation."""
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from ningju.core.models import Role
+
+
+def ningju(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "is_street_admin": user.role == Role.STREET_ADMIN,
+        "is_area_user": user.role in (Role.AREA_HEAD, Role.CADRE),
+    }

@@ -1,0 +1,160 @@
+"""What every app shares: users and their roles, the audit log, and background jobs with progress."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    STREET_ADMIN = "street_admin", _("街道管理员")
+    AREA_HEAD = "area_head", _("居民区书记/主任")
+    CADRE = "cadre", _("居民区干部")
+    LIAISON = "liaison", _("职能部门联络员")
+
+
+class User(AbstractUser):
+    """A platform user. The role and its scope (a street, an area or a department) decide what they see."""
+
+    full_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, blank=True)
+    street = models.ForeignKey(
+        "registry.Street",
+        verbose_name=_("街道"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    area = models.ForeignKey(
+        "registry.ResidentialArea",
+        verbose_name=_("居民区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    department = models.ForeignKey(
+        "registry.Department",
+        verbose_name=_("职能部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    phone = models.CharField(_("工作电话"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+        constraints = [
+            # Area roles need their area; a liaison needs a department; a street administrator needs a street.
+            models.CheckConstraint(
+                name="user_area_roles_have_area",
+                condition=~models.Q(role__in=["area_head", "cadre"]) | models.Q(area__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="user_liaison_has_department",
+                condition=~models.Q(role="liaison") | models.Q(department__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="user_street_admin_has_street",
+                condition=~models.Q(role="street_admin") | models.Q(street__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.username
+
+
+class AuditAction(models.TextChoices):
+    REVEAL = "reveal", _("查看明文")
+    EXPORT = "export", _("导出")
+    IMPORT = "import", _("导入")
+    LOGIN = "login", _("登录")
+    LOGIN_FAILED = "login_failed", _("登录失败")
+    LOGOUT = "logout", _("退出")
+
+
+class AuditEntry(models.Model):
+    """One audited act on personal data or on access: who, what, when, why. Rows are never edited."""
+
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    username = models.CharField(_("用户名"), max_length=150, blank=True)
+    action = models.CharField(_("操作"), max_length=20, choices=AuditAction.choices)
+    target_type = models.CharField(_("对象类型"), max_length=50, blank=True)
+    target_id = models.CharField(_("对象编号"), max_length=50, blank=True)
+    field = models.CharField(_("字段"), max_length=50, blank=True)
+    reason = models.CharField(_("事由"), max_length=200, blank=True)
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP地址"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("审计记录")
+        verbose_name_plural = _("审计记录")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The audit page and tests look up "who revealed/exported what" per target.
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.username} {self.get_action_display()}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("进行中")
+    SUCCEEDED = "succeeded", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class Job(models.Model):
+    """A long job (import, export, planning, report) run by the task worker; the UI polls its progress."""
+
+    kind = models.CharField(_("类型"), max_length=40)
+    # Dotted path of the function that does the work: `def handler(job: Job, progress: Progress) -> dict`.
+    handler = models.CharField(max_length=200)
+    status = models.CharField(_("状态"), max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("进度"), default=0)
+    message = models.CharField(_("说明"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发起人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    input_file = models.FileField(_("输入文件"), upload_to="jobs/in/", blank=True)
+    output_file = models.FileField(_("结果文件"), upload_to="jobs/out/", blank=True)
+    params = models.JSONField(_("参数"), default=dict, blank=True)
+    result = models.JSONField(_("结果"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("后台任务")
+        verbose_name_plural = _("后台任务")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(name="job_progress_percent", condition=models.Q(progress__lte=100)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)

@@ -1,0 +1,54 @@
+"""Core pages: sign-in, the home page (which sends each role to its starting point), job progress."""
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from ningju.core.models import Job, JobStatus, Role
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.role in (Role.AREA_HEAD, Role.CADRE) and user.area_id:
+        return redirect("area_detail", code=user.area.code)
+    if user.role == Role.STREET_ADMIN:
+        return redirect("area_list")
+    return render(request, "core/home.html")
+
+
+@login_required
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=job_id)
+    if job.created_by_id != request.user.pk:
+        raise PermissionDenied(_("这是其他用户的任务。"))
+    template = "core/job.html#progress" if request.htmx else "core/job.html"
+    return render(request, template, {"job": job})
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+@login_required
+def job_download(request: HttpRequest, job_id: int) -> FileResponse:
+    """The result file of one's own finished job (an export); the export itself was audited when it was made."""
+    job = get_object_or_404(Job, pk=job_id, status=JobStatus.SUCCEEDED)
+    if job.created_by_id != request.user.pk or not job.output_file:
+        raise PermissionDenied(_("这是其他用户的任务。"))
+    return FileResponse(
+        job.output_file.open("rb"), as_attachment=True, filename=job.output_file.name.rsplit("/", 1)[-1]
+    )

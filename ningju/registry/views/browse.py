@@ -1,0 +1,233 @@
+"""Registry pages: browse areas → compounds → buildings → households, correct data, reveal, search, tags.
+
+Each view fetches through the scoping helper, validates with a form, calls one service, renders or redirects.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ningju.core import scoping
+from ningju.core.errors import ApplicationError
+from ningju.registry import selectors, services
+from ningju.registry.forms import HouseholdForm, ResidentForm, RevealForm, TagForm
+from ningju.registry.models import Building, Compound, Household, Resident, ResidentialArea, Tag
+
+PAGE_SIZE = 50
+
+
+def paginate(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Any:
+    return Paginator(items, size).get_page(request.GET.get("page"))
+
+
+@login_required
+def area_list(request: HttpRequest) -> HttpResponse:
+    areas = selectors.areas_with_counts(request.user)
+    totals = {
+        key: sum(getattr(a, key) for a in areas)
+        for key in (
+            "compound_count",
+            "building_count",
+            "household_count",
+            "resident_count",
+            "must_visit_count",
+        )
+    }
+    return render(request, "registry/area_list.html", {"areas": areas, "totals": totals})
+
+
+@login_required
+def area_detail(request: HttpRequest, code: str) -> HttpResponse:
+    area = scoping.get_for_user(request.user, ResidentialArea.objects.select_related("street"), code=code)
+    compounds = selectors.compounds_with_counts(request.user, area)
+    return render(request, "registry/area_detail.html", {"area": area, "page": paginate(request, compounds)})
+
+
+@login_required
+def compound_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    compound = scoping.get_for_user(request.user, Compound.objects.select_related("area"), pk=pk)
+    buildings = selectors.buildings_with_counts(request.user, compound)
+    return render(
+        request, "registry/compound_detail.html", {"compound": compound, "page": paginate(request, buildings)}
+    )
+
+
+@login_required
+def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    building = scoping.get_for_user(request.user, Building.objects.select_related("compound__area"), pk=pk)
+    households = selectors.households_of_building(request.user, building)
+    return render(
+        request,
+        "registry/building_detail.html",
+        {"building": building, "page": paginate(request, households)},
+    )
+
+
+@login_required
+def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    household = selectors.household_for_page(request.user, pk)
+    return render(
+        request,
+        "registry/household_detail.html",
+        {
+            "household": household,
+            "residents": household.residents.all(),
+            "history": selectors.household_history(household),
+            "can_change": scoping.can_change(request.user, household),
+            "can_reveal": scoping.can_reveal(request.user, household),
+            "reveal_form": RevealForm(),
+        },
+    )
+
+
+@login_required
+def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    household = selectors.household_for_page(request.user, pk)
+    if not scoping.can_change(request.user, household):
+        raise PermissionDenied(_("您无权修改该记录。"))
+    form = HouseholdForm(request.POST) if request.method == "POST" else HouseholdForm.for_household(household)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        tags, reason = data.pop("tags"), data.pop("change_reason")
+        try:
+            services.household_update(
+                user=request.user, household=household, tags=list(tags), change_reason=reason, **data
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("户信息已保存，修改已记入历史。"))
+            return redirect("household_detail", pk=household.pk)
+    return render(request, "registry/household_edit.html", {"household": household, "form": form})
+
+
+@login_required
+def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    resident = scoping.get_for_user(
+        request.user, Resident.objects.select_related("household__building").prefetch_related("tags"), pk=pk
+    )
+    if not scoping.can_change(request.user, resident):
+        raise PermissionDenied(_("您无权修改该记录。"))
+    if request.method == "POST":
+        form = ResidentForm(request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            tags, reason = data.pop("tags"), data.pop("change_reason")
+            for key in ("id_number", "phone"):  # empty means "keep what is stored"
+                if not data[key]:
+                    data.pop(key)
+            try:
+                services.resident_update(
+                    user=request.user, resident=resident, tags=list(tags), change_reason=reason, **data
+                )
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("居民信息已保存，修改已记入历史。"))
+                return redirect("household_detail", pk=resident.household_id)
+    else:
+        form = ResidentForm(
+            initial={
+                "name": resident.name,
+                "gender": resident.gender,
+                "birth_date": resident.birth_date,
+                "relation": resident.relation,
+                "active": resident.active,
+                "notes": resident.notes,
+                "tags": list(resident.tags.all()),
+            }
+        )
+    return render(request, "registry/resident_edit.html", {"resident": resident, "form": form})
+
+
+@login_required
+@require_POST
+def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show one identifier in clear, once, for a stated reason. Returns the partial for htmx, a page otherwise."""
+    resident = scoping.get_for_user(request.user, Resident.objects.all(), pk=pk)
+    form = RevealForm(request.POST)
+    context: dict[str, Any] = {"resident": resident, "field": request.POST.get("field", "")}
+    if not form.is_valid():
+        context["error"] = _("请选择要查看的字段并填写查看事由（至少2个字）。")
+    else:
+        try:
+            context["value"] = services.resident_reveal(
+                user=request.user,
+                resident=resident,
+                field=form.cleaned_data["field"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except ApplicationError as error:
+            context["error"] = error.message
+    template = "registry/reveal.html#result" if request.htmx else "registry/reveal.html"
+    return render(request, template, context, status=400 if "error" in context else 200)
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    found = selectors.search(request.user, query)
+    context = {
+        "q": query,
+        "by": found["by"],
+        "residents": paginate(request, found["residents"].order_by("name", "id"), 30),
+        "households": paginate(request, found["households"].order_by("building__road", "room"), 30),
+    }
+    template = "registry/search.html#results" if request.htmx else "registry/search.html"
+    return render(request, template, context)
+
+
+@login_required
+def tag_list(request: HttpRequest) -> HttpResponse:
+    tags = Tag.objects.annotate(
+        household_count=Count(
+            "households",
+            filter=Q(households__in=scoping.visible(request.user, Household.objects.all())),
+            distinct=True,
+        ),
+        resident_count=Count(
+            "residents",
+            filter=Q(residents__in=scoping.visible(request.user, Resident.objects.all())),
+            distinct=True,
+        ),
+    )
+    return render(
+        request, "registry/tag_list.html", {"tags": tags, "can_edit": scoping.is_street_admin(request.user)}
+    )
+
+
+@login_required
+def tag_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    scoping.require_street_admin(request.user)
+    tag = get_object_or_404(Tag, pk=pk) if pk else Tag()
+    if request.method == "POST":
+        form = TagForm(request.POST)
+        if form.is_valid():
+            try:
+                services.tag_save(user=request.user, tag=tag, **form.cleaned_data)
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("标签“%(name)s”已保存。") % {"name": tag.name})
+                return redirect("tag_list")
+    else:
+        form = TagForm(
+            initial={
+                "name": tag.name,
+                "category": tag.category,
+                "high_risk": tag.high_risk,
+                "description": tag.description,
+                "sort_order": tag.sort_order,
+                "active": tag.active if pk else True,
+            }
+        )
+    return render(request, "registry/tag_edit.html", {"tag": tag, "form": form})

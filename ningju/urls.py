@@ -1,0 +1,12 @@
+"""URL map: pages, the API, the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("ningju.core.urls")),
+    path("", include("ningju.registry.urls")),
+    path("api/", include("ningju.api.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

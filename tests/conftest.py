@@ -1,0 +1,81 @@
+"""Shared fixtures: a small street with two areas (恒德里 and 又一村), one household each, and one user per role."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from ningju.core.models import Role, User
+from ningju.registry import models
+from tests import factories
+
+
+@dataclass
+class World:
+    street: models.Street
+    hengdeli: models.ResidentialArea
+    youyicun: models.ResidentialArea
+    household: models.Household  # in 恒德里
+    resident: models.Resident
+    other_household: models.Household  # in 又一村
+    other_resident: models.Resident
+    department: models.Department
+    admin: User
+    head: User
+    cadre: User
+    other_cadre: User
+    liaison: User
+    nobody: User
+
+    def users(self) -> dict[str, User]:
+        return {
+            "street_admin": self.admin,
+            "area_head": self.head,
+            "cadre": self.cadre,
+            "other_cadre": self.other_cadre,
+            "liaison": self.liaison,
+            "nobody": self.nobody,
+        }
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    street = factories.StreetFactory()
+    hengdeli = factories.AreaFactory(street=street, code="310106006006", name="恒德里")
+    youyicun = factories.AreaFactory(street=street, code="310106006009", name="又一村")
+    lonely = models.Tag.objects.get(name="独居老人")
+    household = factories.HouseholdFactory(
+        building__compound__area=hengdeli,
+        building__road="常德路",
+        building__lane="633",
+        building__number="5",
+        room="302",
+        tags=[lonely],
+    )
+    resident = factories.ResidentFactory(
+        household=household, name="王秀英", gender="F", id_number="310106194503071228", phone="13812345678"
+    )
+    other_household = factories.HouseholdFactory(
+        building__compound__area=youyicun,
+        building__road="常德路",
+        building__lane="545",
+        building__number="12",
+        room="201",
+    )
+    other_resident = factories.ResidentFactory(household=other_household, name="李建国", phone="13900001111")
+    department = factories.DepartmentFactory(street=street, name="城管", slug="chengguan")
+    return World(
+        street=street,
+        hengdeli=hengdeli,
+        youyicun=youyicun,
+        household=household,
+        resident=resident,
+        other_household=other_household,
+        other_resident=other_resident,
+        department=department,
+        admin=factories.street_admin(street, username="admin"),
+        head=factories.area_user(hengdeli, Role.AREA_HEAD, username="head-006"),
+        cadre=factories.area_user(hengdeli, username="cadre-006-1"),
+        other_cadre=factories.area_user(youyicun, username="cadre-009-1"),
+        liaison=factories.liaison(department, username="dept-chengguan"),
+        nobody=factories.UserFactory(username="nobody"),
+    )
