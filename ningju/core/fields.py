@@ -114,3 +114,28 @@ class EncryptedField(models.TextField):
         # Serialisation (dumpdata, history) keeps the ciphertext, never the clear text.
         value = self.value_from_object(obj)
         return value.token() if value else ""
+
+
+class LookupHashField(models.CharField):
+    """The keyed hash of an `EncryptedField` on the same model, recomputed from it on every save (bulk_create
+    included), so it can never disagree with the value it stands for."""
+
+    def __init__(self, *args: Any, source: str = "", **kwargs: Any) -> None:
+        self.source = source
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> str:
+        source = model_instance._meta.get_field(self.source)
+        assert isinstance(source, EncryptedField)
+        value = source.hash_of(getattr(model_instance, self.source))
+        setattr(model_instance, self.attname, value)
+        return value

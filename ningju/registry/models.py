@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from ningju.core.fields import EncryptedField
+from ningju.core.fields import EncryptedField, LookupHashField
 
 street_code_validator = RegexValidator(r"^\d{9}$", _("街道代码应为9位数字"))
 area_code_validator = RegexValidator(r"^\d{12}$", _("居民区代码应为12位数字（统计用区划代码）"))
@@ -274,9 +274,9 @@ class Resident(models.Model):
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     id_number = EncryptedField(_("身份证号"), kind="id_number", hash_field="id_number_hash")
-    id_number_hash = models.CharField(max_length=64, blank=True, editable=False)
+    id_number_hash = LookupHashField(source="id_number")
     phone = EncryptedField(_("手机号"), kind="phone", hash_field="phone_hash")
-    phone_hash = models.CharField(max_length=64, blank=True, editable=False)
+    phone_hash = LookupHashField(source="phone")
     relation = models.CharField(_("与户主关系"), max_length=20, choices=Relation.choices, default=Relation.HEAD)
     tags = models.ManyToManyField(Tag, verbose_name=_("标签"), blank=True, related_name="residents")
     notes = models.TextField(_("备注"), blank=True)

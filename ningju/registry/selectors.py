@@ -16,6 +16,7 @@ from ningju.registry.models import (
     Household,
     Resident,
     ResidentialArea,
+    Tag,
     TagCategory,
 )
 
@@ -55,14 +56,14 @@ def compounds_with_counts(user: User, area: ResidentialArea) -> "QuerySet[Compou
     return scoping.visible(user, Compound.objects.filter(area=area)).annotate(
         building_count=Count("buildings", distinct=True),
         household_count=Count("buildings__households", distinct=True),
-    )
+    ).order_by("name")
 
 
 def buildings_with_counts(user: User, compound: Compound) -> "QuerySet[Building]":
     return scoping.visible(user, Building.objects.filter(compound=compound)).annotate(
         household_count=Count("households", distinct=True),
         resident_count=Count("households__residents", filter=Q(households__residents__active=True), distinct=True),
-    )
+    ).order_by("road", "lane", "number")
 
 
 def households_of_building(user: User, building: Building) -> "QuerySet[Household]":
@@ -70,6 +71,7 @@ def households_of_building(user: User, building: Building) -> "QuerySet[Househol
         scoping.visible(user, Household.objects.filter(building=building))
         .annotate(resident_count=Count("residents", filter=Q(residents__active=True)))
         .prefetch_related("tags")
+        .order_by("room")
     )
 
 
@@ -180,41 +182,57 @@ def household_history(household: Household) -> list[HistoryEntry]:
 KIND_LABELS = {"+": _("新建"), "~": _("修改"), "-": _("删除")}
 
 
+# One save plus a tag change write several history rows a moment apart; they read as one change.
+SAME_CHANGE_SECONDS = 5
+
+
 def _entries(records: list[Any], subject: str) -> list[HistoryEntry]:
-    out = []
-    previous = None
+    groups: list[list[Any]] = []
     for record in records:
-        who = record.history_user.display_name if record.history_user else _("系统导入")
+        last = groups[-1][-1] if groups else None
+        if (
+            last is not None
+            and record.history_type == "~"
+            and record.history_user_id == last.history_user_id
+            and (record.history_date - last.history_date).total_seconds() < SAME_CHANGE_SECONDS
+        ):
+            groups[-1].append(record)
+        else:
+            groups.append([record])
+    out = []
+    before = None
+    for group in groups:
+        first, last = group[0], group[-1]
         entry = HistoryEntry(
-            when=record.history_date,
-            who=who,
-            what=str(KIND_LABELS.get(record.history_type, record.history_type)),
+            when=last.history_date,
+            who=first.history_user.display_name if first.history_user else str(_("系统导入")),
+            what=str(KIND_LABELS.get(first.history_type, first.history_type)),
             subject=subject,
-            reason=record.history_change_reason or "",
+            reason=next((r.history_change_reason for r in group if r.history_change_reason), ""),
         )
-        if previous is not None and record.history_type == "~":
-            delta = record.diff_against(previous)
-            for change in delta.changes:
+        if before is not None and first.history_type == "~":
+            for change in last.diff_against(before).changes:
                 if change.field in HIDDEN:
                     continue
-                label = str(record.instance._meta.get_field(change.field).verbose_name)
-                entry.changes.append(
-                    (label, _display(change.field, change.old), _display(change.field, change.new))
-                )
-            if not entry.changes:
-                previous = record
-                continue
+                model_field = last.instance._meta.get_field(change.field)
+                label = str(model_field.verbose_name)
+                entry.changes.append((label, _display(model_field, change.old), _display(model_field, change.new)))
+        before = last
+        if first.history_type == "~" and not entry.changes:
+            continue
         out.append(entry)
-        previous = record
     return out
 
 
-def _display(field_name: str, value: Any) -> str:
-    if value in (None, ""):
-        return "—"
-    if isinstance(value, list):  # m2m: list of through-row dicts
-        from ningju.registry.models import Tag
-
+def _display(model_field: Any, value: Any) -> str:
+    """A history value as a user reads it: choice labels, tag names, masked identifiers, yes/no."""
+    if isinstance(value, list):  # an m2m snapshot: a list of through-row dicts
         ids = [row.get("tag") for row in value if isinstance(row, dict)]
         return "、".join(Tag.objects.filter(pk__in=ids).values_list("name", flat=True)) or "—"
+    if value in (None, ""):
+        return "—"
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return str(_("是") if value else _("否"))
     return str(value)
