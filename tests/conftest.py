@@ -6,6 +6,7 @@ import pytest
 
 from ningju.core.models import Role, User
 from ningju.registry import models
+from ningju.registry.defaults import ensure_defaults
 from tests import factories
 
 
@@ -39,6 +40,7 @@ class World:
 
 @pytest.fixture
 def world(db: None) -> World:
+    ensure_defaults(models.Tag, models.PatrolSiteType)  # transactional tests flush the migration's rows
     street = factories.StreetFactory()
     hengdeli = factories.AreaFactory(street=street, code="310106006006", name="恒德里")
     youyicun = factories.AreaFactory(street=street, code="310106006009", name="又一村")

@@ -21,12 +21,18 @@ def pages(world: World) -> dict[str, tuple[str, str]]:
     """Each registry page, as (URL in 恒德里, the same kind of page in 又一村)."""
     h, o = world.household, world.other_household
     return {
-        "area": (reverse("area_detail", args=[world.hengdeli.code]), reverse("area_detail", args=[world.youyicun.code])),
+        "area": (
+            reverse("area_detail", args=[world.hengdeli.code]),
+            reverse("area_detail", args=[world.youyicun.code]),
+        ),
         "compound": (
             reverse("compound_detail", args=[h.building.compound_id]),
             reverse("compound_detail", args=[o.building.compound_id]),
         ),
-        "building": (reverse("building_detail", args=[h.building_id]), reverse("building_detail", args=[o.building_id])),
+        "building": (
+            reverse("building_detail", args=[h.building_id]),
+            reverse("building_detail", args=[o.building_id]),
+        ),
         "household": (reverse("household_detail", args=[h.pk]), reverse("household_detail", args=[o.pk])),
         "household_edit": (reverse("household_edit", args=[h.pk]), reverse("household_edit", args=[o.pk])),
         "resident_edit": (
@@ -111,11 +117,18 @@ def test_reveal_shows_clear_number_and_writes_audit_row(world: World) -> None:
     assert response.status_code == 200
     assert "13812345678" in response.content.decode()
     entry = AuditEntry.objects.get(action=AuditAction.REVEAL)
-    assert (entry.user, entry.field, entry.reason, entry.target_id) == (world.cadre, "phone", "电话回访", str(world.resident.pk))
+    assert (entry.user, entry.field, entry.reason, entry.target_id) == (
+        world.cadre,
+        "phone",
+        "电话回访",
+        str(world.resident.pk),
+    )
 
 
 def test_reveal_without_reason_is_refused_and_not_logged(world: World) -> None:
-    response = client_for(world.cadre).post(reverse("resident_reveal", args=[world.resident.pk]), {"field": "phone"})
+    response = client_for(world.cadre).post(
+        reverse("resident_reveal", args=[world.resident.pk]), {"field": "phone"}
+    )
     assert response.status_code == 400
     assert "13812345678" not in response.content.decode()
     assert not AuditEntry.objects.filter(action=AuditAction.REVEAL).exists()
@@ -133,7 +146,13 @@ def test_household_edit_is_kept_in_history_with_who_and_what(world: World) -> No
     elderly = Tag.objects.get(name="高龄老人(80岁以上)")
     response = client.post(
         reverse("household_edit", args=[world.household.pk]),
-        {"room": "302", "tenure": "public_rent", "notes": "走访核实", "tags": [elderly.pk], "change_reason": "走访更正"},
+        {
+            "room": "302",
+            "tenure": "public_rent",
+            "notes": "走访核实",
+            "tags": [elderly.pk],
+            "change_reason": "走访更正",
+        },
     )
     assert response.status_code == 302
     page = client.get(reverse("household_detail", args=[world.household.pk]))
@@ -182,7 +201,9 @@ def test_search_is_scoped(world: World) -> None:
         assert response.context["residents"].paginator.count == 0
         assert response.context["households"].paginator.count == 0
         assert "没有找到匹配的记录" in response.content.decode()
-    assert client_for(world.admin).get(reverse("search"), {"q": "李建国"}).context["residents"].paginator.count == 1
+    assert (
+        client_for(world.admin).get(reverse("search"), {"q": "李建国"}).context["residents"].paginator.count == 1
+    )
 
 
 def test_only_street_admin_manages_tags(world: World) -> None:
@@ -198,7 +219,15 @@ def test_only_street_admin_manages_tags(world: World) -> None:
 
 def test_tag_list_shows_the_seven_must_visit_defaults(world: World) -> None:
     body = client_for(world.cadre).get(reverse("tag_list")).content.decode()
-    for name in ["独居老人", "高龄老人(80岁以上)", "困难家庭(低保/低收入)", "残疾人", "优抚对象", "失独家庭", "重点关注人员"]:
+    for name in [
+        "独居老人",
+        "高龄老人(80岁以上)",
+        "困难家庭(低保/低收入)",
+        "残疾人",
+        "优抚对象",
+        "失独家庭",
+        "重点关注人员",
+    ]:
         assert name in body
 
 
