@@ -112,7 +112,7 @@ class EncryptedField(models.TextField):
 
     def value_to_string(self, obj: Any) -> str:
         # Serialisation (dumpdata, history) keeps the ciphertext, never the clear text.
-        value = self.value_from_object(obj)
+        value = self.to_python(self.value_from_object(obj))
         return value.token() if value else ""
 
 

@@ -10,7 +10,7 @@ fetches through these functions; nothing else filters by role.
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -59,7 +59,7 @@ def get_for_user(user: Any, queryset: "models.QuerySet[M]", **lookup: Any) -> M:
     message that says so; one that does not exist is a 404."""
     try:
         return visible(user, queryset).get(**lookup)
-    except queryset.model.DoesNotExist:
+    except ObjectDoesNotExist:
         if queryset.filter(**lookup).exists():
             raise PermissionDenied(_("您无权查看该记录：它不在您负责的范围内。")) from None
         raise Http404(_("记录不存在。")) from None
@@ -89,6 +89,6 @@ def require_street_admin(user: Any) -> None:
 def user_street_id(user: User) -> int | None:
     if user.role == Role.STREET_ADMIN:
         return user.street_id
-    if user.role in AREA_ROLES and user.area_id:
+    if user.role in AREA_ROLES and user.area is not None:
         return user.area.street_id
     return None

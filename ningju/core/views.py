@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from ningju.core.http import AuthedRequest
 from ningju.core.models import Job, JobStatus, Role
 
 
@@ -18,9 +19,9 @@ class LoginView(auth_views.LoginView):
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    if user.role in (Role.AREA_HEAD, Role.CADRE) and user.area_id:
+    if user.role in (Role.AREA_HEAD, Role.CADRE) and user.area is not None:
         return redirect("area_detail", code=user.area.code)
     if user.role == Role.STREET_ADMIN:
         return redirect("area_list")
@@ -28,7 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_detail(request: AuthedRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=job_id)
     if job.created_by_id != request.user.pk:
         raise PermissionDenied(_("这是其他用户的任务。"))
@@ -44,11 +45,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def job_download(request: HttpRequest, job_id: int) -> FileResponse:
+def job_download(request: AuthedRequest, job_id: int) -> FileResponse:
     """The result file of one's own finished job (an export); the export itself was audited when it was made."""
     job = get_object_or_404(Job, pk=job_id, status=JobStatus.SUCCEEDED)
     if job.created_by_id != request.user.pk or not job.output_file:
         raise PermissionDenied(_("这是其他用户的任务。"))
     return FileResponse(
-        job.output_file.open("rb"), as_attachment=True, filename=job.output_file.name.rsplit("/", 1)[-1]
+        job.output_file.open("rb"), as_attachment=True, filename=(job.output_file.name or "").rsplit("/", 1)[-1]
     )

@@ -8,7 +8,7 @@ from ningju.registry.models import Gender, Household, Relation, Tag, TagCategory
 
 
 class TagChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: Tag) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Tag) -> str:
         return obj.name
 
 

@@ -53,17 +53,27 @@ def areas_with_counts(user: User) -> "QuerySet[ResidentialArea]":
 
 
 def compounds_with_counts(user: User, area: ResidentialArea) -> "QuerySet[Compound]":
-    return scoping.visible(user, Compound.objects.filter(area=area)).annotate(
-        building_count=Count("buildings", distinct=True),
-        household_count=Count("buildings__households", distinct=True),
-    ).order_by("name")
+    return (
+        scoping.visible(user, Compound.objects.filter(area=area))
+        .annotate(
+            building_count=Count("buildings", distinct=True),
+            household_count=Count("buildings__households", distinct=True),
+        )
+        .order_by("name")
+    )
 
 
 def buildings_with_counts(user: User, compound: Compound) -> "QuerySet[Building]":
-    return scoping.visible(user, Building.objects.filter(compound=compound)).annotate(
-        household_count=Count("households", distinct=True),
-        resident_count=Count("households__residents", filter=Q(households__residents__active=True), distinct=True),
-    ).order_by("road", "lane", "number")
+    return (
+        scoping.visible(user, Building.objects.filter(compound=compound))
+        .annotate(
+            household_count=Count("households", distinct=True),
+            resident_count=Count(
+                "households__residents", filter=Q(households__residents__active=True), distinct=True
+            ),
+        )
+        .order_by("road", "lane", "number")
+    )
 
 
 def households_of_building(user: User, building: Building) -> "QuerySet[Household]":
@@ -227,7 +237,7 @@ def _entries(records: list[Any], subject: str) -> list[HistoryEntry]:
 def _display(model_field: Any, value: Any) -> str:
     """A history value as a user reads it: choice labels, tag names, masked identifiers, yes/no."""
     if isinstance(value, list):  # an m2m snapshot: a list of through-row dicts
-        ids = [row.get("tag") for row in value if isinstance(row, dict)]
+        ids = [int(row["tag"]) for row in value if isinstance(row, dict) and row.get("tag")]
         return "、".join(Tag.objects.filter(pk__in=ids).values_list("name", flat=True)) or "—"
     if value in (None, ""):
         return "—"

@@ -10,13 +10,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ningju.core import scoping
 from ningju.core.errors import ApplicationError
+from ningju.core.http import AuthedRequest
 from ningju.registry import selectors, services
 from ningju.registry.forms import HouseholdForm, ResidentForm, RevealForm, TagForm
 from ningju.registry.models import Building, Compound, Household, Resident, ResidentialArea, Tag
@@ -24,12 +25,12 @@ from ningju.registry.models import Building, Compound, Household, Resident, Resi
 PAGE_SIZE = 50
 
 
-def paginate(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Any:
+def paginate(request: AuthedRequest, items: Any, size: int = PAGE_SIZE) -> Any:
     return Paginator(items, size).get_page(request.GET.get("page"))
 
 
 @login_required
-def area_list(request: HttpRequest) -> HttpResponse:
+def area_list(request: AuthedRequest) -> HttpResponse:
     areas = selectors.areas_with_counts(request.user)
     totals = {
         key: sum(getattr(a, key) for a in areas)
@@ -45,14 +46,14 @@ def area_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def area_detail(request: HttpRequest, code: str) -> HttpResponse:
+def area_detail(request: AuthedRequest, code: str) -> HttpResponse:
     area = scoping.get_for_user(request.user, ResidentialArea.objects.select_related("street"), code=code)
     compounds = selectors.compounds_with_counts(request.user, area)
     return render(request, "registry/area_detail.html", {"area": area, "page": paginate(request, compounds)})
 
 
 @login_required
-def compound_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def compound_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     compound = scoping.get_for_user(request.user, Compound.objects.select_related("area"), pk=pk)
     buildings = selectors.buildings_with_counts(request.user, compound)
     return render(
@@ -61,7 +62,7 @@ def compound_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def building_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     building = scoping.get_for_user(request.user, Building.objects.select_related("compound__area"), pk=pk)
     households = selectors.households_of_building(request.user, building)
     return render(
@@ -72,7 +73,7 @@ def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def household_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     household = selectors.household_for_page(request.user, pk)
     return render(
         request,
@@ -89,7 +90,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def household_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     household = selectors.household_for_page(request.user, pk)
     if not scoping.can_change(request.user, household):
         raise PermissionDenied(_("您无权修改该记录。"))
@@ -110,7 +111,7 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def resident_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     resident = scoping.get_for_user(
         request.user, Resident.objects.select_related("household__building").prefetch_related("tags"), pk=pk
     )
@@ -150,7 +151,7 @@ def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+def resident_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
     """Show one identifier in clear, once, for a stated reason. Returns the partial for htmx, a page otherwise."""
     resident = scoping.get_for_user(request.user, Resident.objects.all(), pk=pk)
     form = RevealForm(request.POST)
@@ -173,7 +174,7 @@ def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: AuthedRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     found = selectors.search(request.user, query)
     context = {
@@ -187,7 +188,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def tag_list(request: HttpRequest) -> HttpResponse:
+def tag_list(request: AuthedRequest) -> HttpResponse:
     tags = Tag.objects.annotate(
         household_count=Count(
             "households",
@@ -206,7 +207,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def tag_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def tag_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     scoping.require_street_admin(request.user)
     tag = get_object_or_404(Tag, pk=pk) if pk else Tag()
     if request.method == "POST":
