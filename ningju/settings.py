@@ -208,9 +208,10 @@ NINGJU_REVEAL_ROLES = env_list("NINGJU_REVEAL_ROLES", "street_admin,area_head,ca
 
 # --- API --------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous API client then gets 401 with `WWW-Authenticate: Token`, not a bare 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "ningju.api.pagination.Pagination",

@@ -45,7 +45,8 @@ def areas_with_counts(user: User) -> "QuerySet[ResidentialArea]":
         resident_count=count_of(Resident.objects.current(), "household__building__compound__area"),
         must_visit_count=count_of(
             Household.objects.filter(
-                Q(tags__category=TagCategory.MUST_VISIT) | Q(residents__tags__category=TagCategory.MUST_VISIT)
+                Q(tags__category=TagCategory.MUST_VISIT)
+                | Q(residents__tags__category=TagCategory.MUST_VISIT, residents__active=True)
             ),
             "building__compound__area",
         ),
