@@ -1,0 +1,130 @@
+"""`ningju demo`: build the demo street (江宁路街道) and print the demo accounts."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, IntegrityError
+from django.db.models import ProtectedError, RestrictedError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ningju.core.errors import ApplicationError
+from ningju.registry.demo import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, demo_accounts, demo_build, demo_delete
+from ningju.registry.demo.reference import STREET_CODE, STREET_NAME
+from ningju.registry.models import Street
+
+COUNT_LABELS = (
+    ("areas", gettext_lazy("居民区")),
+    ("grids", gettext_lazy("网格/次格")),
+    ("compounds", gettext_lazy("小区")),
+    ("buildings", gettext_lazy("楼栋")),
+    ("households", gettext_lazy("户")),
+    ("residents", gettext_lazy("居民")),
+    ("patrol_sites", gettext_lazy("巡查点")),
+    ("departments", gettext_lazy("职能部门")),
+    ("users", gettext_lazy("账号")),
+)
+
+
+class Command(BaseCommand):
+    help = "生成演示街道：江宁路街道的16个居民区、小区楼栋、住户居民、巡查点、职能部门和演示账号。"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=_("随机种子：相同的种子生成相同的数据"))
+        parser.add_argument("--households", type=int, default=DEFAULT_HOUSEHOLDS, help=_("户数（默认20000）"))
+        parser.add_argument(
+            "--reset", action="store_true", help=_("先删除已有的江宁路街道及其全部数据，再重新生成")
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help=_("数据库中已有街道时什么也不做（只列出演示账号）")
+        )
+
+    def handle(self, *args: Any, seed: int, households: int, reset: bool, if_empty: bool, **options: Any) -> None:
+        if reset and if_empty:
+            raise CommandError(_("--reset 与 --if-empty 不能同时使用。"))
+        if if_empty and Street.objects.exists():
+            self.stdout.write(_("数据库中已有街道数据，未生成演示数据。"))
+            self._print_accounts()
+            return
+        if Street.objects.filter(code=STREET_CODE).exists():
+            if not reset:
+                raise CommandError(
+                    _(
+                        "%(name)s（%(code)s）已存在，未做任何修改。要删除后重新生成，请加 --reset；要保留现有数据，请加 --if-empty。"
+                    )
+                    % {"name": STREET_NAME, "code": STREET_CODE}
+                )
+            self.stdout.write(_("正在删除已有的%(name)s及其全部数据……") % {"name": STREET_NAME})
+            try:
+                demo_delete()
+            except (ProtectedError, RestrictedError, IntegrityError) as error:
+                raise CommandError(
+                    _(
+                        "无法删除%(name)s：其他数据（如走访记录、诉求）仍引用它。请换用新的数据库后再生成。（%(error)s）"
+                    )
+                    % {"name": STREET_NAME, "error": error}
+                ) from error
+
+        verbose = options["verbosity"] >= 2
+        try:
+            result = demo_build(
+                seed=seed,
+                households=households,
+                progress=(lambda line: self.stdout.write("  " + line)) if verbose else None,
+            )
+        except ApplicationError as error:
+            raise CommandError(str(error)) from error
+        except DatabaseError as error:
+            raise CommandError(_("写入数据库失败，未写入任何数据：%(error)s") % {"error": error}) from error
+
+        counts = result.counts
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("已生成%(name)s（用时%(seconds).1f秒）：") % {"name": STREET_NAME, "seconds": result.seconds}
+            )
+        )
+        self.stdout.write("  " + "，".join(f"{label}{counts.get(key, 0):,}" for key, label in COUNT_LABELS))
+        self.stdout.write(
+            "  " + _("必访标签：") + "，".join(f"{name}{count:,}" for name, count in result.tag_counts.items())
+        )
+        if result.missing:
+            self.stdout.write(
+                self.style.WARNING(
+                    _("未找到这些默认标签或巡查点类型（可能已改名），相应数据未生成：%(names)s")
+                    % {"names": "、".join(result.missing)}
+                )
+            )
+        self._print_accounts()
+
+    def _print_accounts(self) -> None:
+        accounts = demo_accounts()
+        if not accounts:
+            self.stdout.write(_("数据库中没有演示账号（它们只由 ningju demo 在空数据库中创建）。"))
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("演示账号（密码均为 %(password)s）：") % {"password": settings.NINGJU_DEMO_PASSWORD}
+            )
+        )
+        rows = (
+            (_("街道管理员"), accounts.street_admins),
+            (_("居民区书记/主任"), accounts.area_heads),
+            (_("居民区干部"), _compact(accounts.cadres)),
+            (_("职能部门联络员"), accounts.liaisons),
+        )
+        for label, names in rows:
+            if names:
+                self.stdout.write(f"  {label}：" + ", ".join(names))
+
+
+def _compact(cadres: list[str]) -> list[str]:
+    """cadre-006-1 … cadre-006-7 as "cadre-006-1…7": 100+ names stay readable on a terminal."""
+    by_area: dict[str, list[str]] = {}
+    for username in cadres:
+        area, _sep, number = username.rpartition("-")
+        by_area.setdefault(area, []).append(number)
+    return [
+        f"{area}-{numbers[0]}…{numbers[-1]}" if len(numbers) > 1 else f"{area}-{numbers[0]}"
+        for area, numbers in by_area.items()
+    ]
