@@ -203,6 +203,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
+# Export files can hold clear ID numbers: they are deleted this long after the job finished (the audit row stays).
+NINGJU_JOB_OUTPUT_RETENTION_HOURS = int(env("NINGJU_JOB_OUTPUT_RETENTION_HOURS", "24") or 24)
+
 # Roles that may reveal one resident's ID or phone number (each reveal is logged with its reason).
 NINGJU_REVEAL_ROLES = env_list("NINGJU_REVEAL_ROLES", "street_admin,area_head,cadre")
 

@@ -70,3 +70,52 @@ def test_redis_queue_carries_a_job_to_the_worker(world: World) -> None:
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
     huey.flush()
+
+
+def test_old_result_files_are_purged_but_the_job_row_stays(world: World, settings, tmp_path) -> None:
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from ningju.core.jobs import job_purge_outputs
+
+    settings.MEDIA_ROOT = tmp_path
+    old = Job.objects.create(
+        kind="registry_export", handler="x", created_by=world.admin, status=JobStatus.SUCCEEDED
+    )
+    old.output_file.save("old.xlsx", ContentFile(b"clear ids"), save=False)
+    old.finished_at = timezone.now() - timedelta(hours=30)
+    old.save()
+    fresh = Job.objects.create(
+        kind="registry_export", handler="x", created_by=world.admin, status=JobStatus.SUCCEEDED
+    )
+    fresh.output_file.save("new.xlsx", ContentFile(b"clear ids"), save=False)
+    fresh.finished_at = timezone.now()
+    fresh.save()
+    path = old.output_file.path
+
+    assert job_purge_outputs(older_than=timedelta(hours=24)) == 1
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert not old.output_file and fresh.output_file
+    import os
+
+    assert not os.path.exists(path)
+
+
+def test_downloading_an_export_is_audited(world: World, client, settings, tmp_path) -> None:
+    from django.core.files.base import ContentFile
+
+    from ningju.core.models import AuditAction, AuditEntry
+
+    settings.MEDIA_ROOT = tmp_path
+    job = Job.objects.create(
+        kind="registry_export", handler="x", created_by=world.admin, status=JobStatus.SUCCEEDED
+    )
+    job.output_file.save("e.xlsx", ContentFile(b"xlsx"), save=True)
+    client.force_login(world.admin)
+    assert client.get(f"/jobs/{job.pk}/download/").status_code == 200
+    assert AuditEntry.objects.filter(action=AuditAction.DOWNLOAD, target_id=str(job.pk)).count() == 1
+    client.force_login(world.cadre)
+    assert client.get(f"/jobs/{job.pk}/download/").status_code == 403

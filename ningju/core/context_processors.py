@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from ningju.core import scoping
 from ningju.core.models import Role
 
 
@@ -14,4 +15,6 @@ def ningju(request: HttpRequest) -> dict[str, Any]:
     return {
         "is_street_admin": user.role == Role.STREET_ADMIN,
         "is_area_user": user.role in (Role.AREA_HEAD, Role.CADRE),
+        "can_import": scoping.can_import(user),
+        "can_export": scoping.can_export(user),
     }

@@ -27,6 +27,11 @@ class SensitiveValue:
         return self._plain
 
     @property
+    def from_database(self) -> bool:
+        """True for a value read back from storage and not yet decrypted."""
+        return self._token is not None and self._plain is None
+
+    @property
     def masked(self) -> str:
         return MASKERS[self.kind](self.reveal())
 
@@ -65,7 +70,9 @@ class _SensitiveDescriptor:
     def __set__(self, instance: Any, value: Any) -> None:
         value = self.field.to_python(value)
         instance.__dict__[self.field.attname] = value
-        if self.field.hash_field:
+        # A value just read from the database already has its hash stored beside it: hashing it again would
+        # decrypt every identifier of every row loaded. Only a newly assigned value gets its hash here.
+        if self.field.hash_field and (value is None or not value.from_database):
             instance.__dict__[self.field.hash_field] = self.field.hash_of(value)
 
 

@@ -7,6 +7,7 @@ can fix (the message is shown as is) and anything else for a bug (logged; the us
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.core.files.base import File
@@ -78,3 +79,15 @@ def job_run(job_id: int) -> None:
         job.message = str(job.result.get("message", _("已完成")))[:300]
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "progress", "message", "result", "finished_at", "output_file"])
+
+
+def job_purge_outputs(*, older_than: timedelta) -> int:
+    """Delete result files (exports may hold clear ID numbers) of jobs finished longer ago than `older_than`.
+    The Job rows stay, so the history of who exported what remains; returns how many files were deleted."""
+    stale = Job.objects.filter(finished_at__lt=timezone.now() - older_than).exclude(output_file="")
+    count = 0
+    for job in stale:
+        job.output_file.delete(save=False)
+        job.save(update_fields=["output_file"])
+        count += 1
+    return count

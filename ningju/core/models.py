@@ -74,6 +74,7 @@ class User(AbstractUser):
 class AuditAction(models.TextChoices):
     REVEAL = "reveal", _("查看明文")
     EXPORT = "export", _("导出")
+    DOWNLOAD = "download", _("下载导出文件")
     IMPORT = "import", _("导入")
     LOGIN = "login", _("登录")
     LOGIN_FAILED = "login_failed", _("登录失败")
@@ -121,10 +122,17 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", _("失败")
 
 
+class JobKind(models.TextChoices):
+    """Every kind of background job, with the name users see on its progress page."""
+
+    REGISTRY_IMPORT = "registry_import", _("居民信息导入")
+    REGISTRY_EXPORT = "registry_export", _("居民信息导出")
+
+
 class Job(models.Model):
     """A long job (import, export, planning, report) run by the task worker; the UI polls its progress."""
 
-    kind = models.CharField(_("类型"), max_length=40)
+    kind = models.CharField(_("类型"), max_length=40, choices=JobKind.choices)
     # Dotted path of the function that does the work: `def handler(job: Job, progress: Progress) -> dict`.
     handler = models.CharField(max_length=200)
     status = models.CharField(_("状态"), max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)

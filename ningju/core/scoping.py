@@ -92,3 +92,19 @@ def user_street_id(user: User) -> int | None:
     if user.role in AREA_ROLES and user.area is not None:
         return user.area.street_id
     return None
+
+
+def can_import(user: User | None) -> bool:
+    """Street administrators import for their street, area heads for their area. `None` is an operator on the
+    command line without --user, who holds the whole database anyway."""
+    return user is None or bool(user.is_active and user.role in (Role.STREET_ADMIN, Role.AREA_HEAD))
+
+
+def can_export(user: User | None) -> bool:
+    """Street administrators export their street, area heads and cadres their area (masked); liaisons nothing."""
+    return user is None or bool(user.is_active and user.role in (Role.STREET_ADMIN, *AREA_ROLES))
+
+
+def can_export_unmasked(user: User | None) -> bool:
+    """Only a street administrator exports clear ID and phone numbers (with a reason, audited)."""
+    return user is not None and is_street_admin(user)

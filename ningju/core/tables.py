@@ -6,6 +6,7 @@ GB18030 from older Chinese Excel). Every reader yields `(row_number, {header: te
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -78,7 +79,7 @@ def read_table(source: IO[bytes] | Path | str, filename: str = "") -> Table:
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as error:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise ApplicationError(_("无法读取该 Excel 文件：文件损坏或不是 xlsx 格式。")) from error
     sheet = workbook.worksheets[0]
     yield from enumerate(sheet.iter_rows(values_only=True), start=1)

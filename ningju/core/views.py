@@ -4,13 +4,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from ningju.core.audit import audit
 from ningju.core.http import AuthedRequest
-from ningju.core.models import Job, JobStatus, Role
+from ningju.core.models import AuditAction, Job, JobStatus, Role
 
 
 class LoginView(auth_views.LoginView):
@@ -48,8 +49,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def job_download(request: AuthedRequest, job_id: int) -> FileResponse:
     """The result file of one's own finished job (an export); the export itself was audited when it was made."""
     job = get_object_or_404(Job, pk=job_id, status=JobStatus.SUCCEEDED)
-    if job.created_by_id != request.user.pk or not job.output_file:
+    if job.created_by_id != request.user.pk:
         raise PermissionDenied(_("这是其他用户的任务。"))
+    if not job.output_file:
+        raise Http404(_("结果文件已过保存期限被删除，请重新导出。"))
+    audit(user=request.user, action=AuditAction.DOWNLOAD, target=job, detail={"kind": job.kind}, request=request)
     return FileResponse(
         job.output_file.open("rb"), as_attachment=True, filename=(job.output_file.name or "").rsplit("/", 1)[-1]
     )

@@ -116,7 +116,10 @@ def search(user: User, query: str) -> dict[str, Any]:
         }
     if len(id_number) == 18 and id_number[:17].isdigit():
         return {
-            "residents": residents.filter(id_number_hash=crypto.lookup_hash("id_number", id_number)),
+            # exclude(""): lets SQLite use the partial unique index on the hash
+            "residents": residents.exclude(id_number_hash="").filter(
+                id_number_hash=crypto.lookup_hash("id_number", id_number)
+            ),
             "households": households.none(),
             "by": _("身份证号"),
         }
