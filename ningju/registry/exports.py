@@ -115,11 +115,13 @@ def export_registry(
 
     def rows() -> Iterator[list[Any]]:
         nonlocal written
-        for resident in residents.iterator(chunk_size=CHUNK):
-            yield _row(resident, resident_tags, household_tags, unmasked=unmasked)
-            written += 1
-            if written % 1000 == 0:
-                report(written, total, _("已写出 %(n)d / %(total)d 位居民…") % {"n": written, "total": total})
+        # Whole slices, not .iterator(): on SQLite an open cursor pins a read snapshot, and the progress write
+        # below would then fail with "database is locked" as soon as any other process had written meanwhile.
+        for offset in range(0, total, CHUNK):
+            for resident in list(residents[offset : offset + CHUNK]):
+                yield _row(resident, resident_tags, household_tags, unmasked=unmasked)
+                written += 1
+            report(written, total, _("已写出 %(n)d / %(total)d 位居民…") % {"n": written, "total": total})
 
     now = timezone.localtime()
     actor = user.display_name if user is not None else SYSTEM_ACTOR
