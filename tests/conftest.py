@@ -1,8 +1,11 @@
 """Shared fixtures: a small street with two areas (恒德里 and 又一村), one household each, and one user per role."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from ningju.core.models import Role, User
 from ningju.registry import models
@@ -36,6 +39,14 @@ class World:
             "liaison": self.liaison,
             "nobody": self.nobody,
         }
+
+
+@pytest.fixture(autouse=True)
+def chinese_by_default() -> Iterator[None]:
+    """Every test starts in the default language: a request in English leaves the thread's language switched."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
