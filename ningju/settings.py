@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "ningju.core",
     "ningju.registry",
+    "ningju.visits",
     "ningju.api",
 ]
 

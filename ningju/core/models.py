@@ -166,3 +166,46 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class CalendarYear(models.Model):
+    """A year whose official holiday arrangement a street administrator has entered (for years the calendar
+    package does not know yet). Until a year is entered, weekends-only applies, with a warning."""
+
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    entered = models.BooleanField(_("已录入官方安排"), default=False)
+    notice = models.CharField(_("通知文号或来源"), max_length=200, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    entered_at = models.DateTimeField(_("录入时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("工作日历年度")
+        verbose_name_plural = _("工作日历年度")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class WorkdayOverride(models.Model):
+    """One day that differs from Monday–Friday in an entered year: a public holiday (is_workday False) or a
+    make-up working day on a weekend (调休, is_workday True). Also corrects the package in an emergency."""
+
+    day = models.DateField(_("日期"), unique=True)
+    is_workday = models.BooleanField(_("是否工作日"))
+    name = models.CharField(_("说明"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("工作日调整")
+        verbose_name_plural = _("工作日调整")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name}"

@@ -1,0 +1,102 @@
+"""Working days on the Chinese calendar: public holidays and make-up working days (调休) included.
+
+The `chinesecalendar` package knows the years the State Council has announced (the next year's arrangement is
+published around December). For a year it does not know, a street administrator enters the official arrangement
+(`WorkdayOverride` rows and a `CalendarYear` marked as entered); until then weekends-only applies, and every page
+that depends on it shows `calendar_warning()`.
+"""
+
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+from functools import lru_cache
+
+import chinese_calendar
+from django.utils.translation import gettext as _
+
+from ningju.core.models import CalendarYear, WorkdayOverride
+
+
+class YearSource:
+    PACKAGE = "package"  # announced, shipped in chinesecalendar
+    ENTERED = "entered"  # entered by a street administrator
+    WEEKENDS_ONLY = "weekends_only"  # unknown: Monday–Friday, with a warning
+
+
+@lru_cache(maxsize=64)
+def _package_knows(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=64)
+def _year_table(year: int) -> tuple[str, frozenset[date], frozenset[date]]:
+    """(source, extra working days, extra days off) for a year; cached until `forget_overrides()`."""
+    entered = CalendarYear.objects.filter(year=year, entered=True).exists()
+    overrides = WorkdayOverride.objects.filter(day__year=year).values_list("day", "is_workday")
+    workdays = frozenset(day for day, is_workday in overrides if is_workday)
+    days_off = frozenset(day for day, is_workday in overrides if not is_workday)
+    if entered:
+        return YearSource.ENTERED, workdays, days_off
+    if _package_knows(year):
+        return YearSource.PACKAGE, workdays, days_off
+    return YearSource.WEEKENDS_ONLY, workdays, days_off
+
+
+def forget_overrides() -> None:
+    """Call after changing `WorkdayOverride`/`CalendarYear` rows (the services do)."""
+    _year_table.cache_clear()
+
+
+def year_source(year: int) -> str:
+    return _year_table(year)[0]
+
+
+def is_workday(day: date) -> bool:
+    source, workdays, days_off = _year_table(day.year)
+    if day in workdays:
+        return True
+    if day in days_off:
+        return False
+    if source == YearSource.PACKAGE:
+        return bool(chinese_calendar.is_workday(day))
+    return day.weekday() < 5
+
+
+def workdays_between(start: date, end: date) -> list[date]:
+    """Working days from `start` to `end`, both included."""
+    return [
+        start + timedelta(days=n) for n in range((end - start).days + 1) if is_workday(start + timedelta(days=n))
+    ]
+
+
+def iter_workdays(start: date) -> Iterator[date]:
+    day = start
+    while True:
+        if is_workday(day):
+            yield day
+        day += timedelta(days=1)
+
+
+def add_workdays(start: date, count: int) -> date:
+    """The `count`-th working day after `start` (0: `start` itself if it is a working day, else the next one)."""
+    days = iter_workdays(start + timedelta(days=1) if count > 0 else start)
+    for _n in range(max(count - 1, 0)):
+        next(days)
+    return next(days)
+
+
+def unknown_years(days: Iterable[date]) -> list[int]:
+    return sorted({day.year for day in days if year_source(day.year) == YearSource.WEEKENDS_ONLY})
+
+
+def calendar_warning(*days: date) -> str:
+    """A warning for pages whose dates fall in a year with no official arrangement yet, else ''."""
+    years = unknown_years(days)
+    if not years:
+        return ""
+    return _(
+        "%(years)s年的法定节假日和调休安排尚未录入，目前按“周一至周五为工作日”计算。请街道管理员在“工作日历”中录入官方安排。"
+    ) % {"years": "、".join(str(y) for y in years)}

@@ -1,0 +1,5 @@
+"""Visits over JSON (being written)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

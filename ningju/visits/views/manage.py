@@ -1,0 +1,5 @@
+"""Visit pages (being written)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
