@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from ningju.core.models import AuditEntry, Job, User
+from ningju.core.models import AuditEntry, CalendarYear, Job, User, WorkdayOverride
 
 
 @admin.register(User)
@@ -53,3 +53,14 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 class JobAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "status", "progress", "message", "created_by", "created_at", "finished_at")
     list_filter = ("kind", "status")
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(admin.ModelAdmin):
+    list_display = ("year", "entered", "notice", "entered_by", "entered_at")
+
+
+@admin.register(WorkdayOverride)
+class WorkdayOverrideAdmin(admin.ModelAdmin):
+    list_display = ("day", "is_workday", "name")
+    date_hierarchy = "day"
