@@ -207,6 +207,15 @@ AXES_VERBOSE = False
 # Export files can hold clear ID numbers: they are deleted this long after the job finished (the audit row stays).
 NINGJU_JOB_OUTPUT_RETENTION_HOURS = int(env("NINGJU_JOB_OUTPUT_RETENTION_HOURS", "24") or 24)
 
+# Map tiles for route maps: osm (OpenStreetMap, WGS-84), amap (高德, GCJ-02: points are converted for display),
+# tianditu (天地图, needs NINGJU_TIANDITU_KEY), none (plain background: stops and path only).
+NINGJU_MAP_TILES = env("NINGJU_MAP_TILES", "osm") or "osm"
+if NINGJU_MAP_TILES not in ("osm", "amap", "tianditu", "none"):
+    raise ImproperlyConfigured("NINGJU_MAP_TILES must be one of osm, amap, tianditu, none")
+NINGJU_TIANDITU_KEY = env("NINGJU_TIANDITU_KEY", "") or ""
+if NINGJU_MAP_TILES == "tianditu" and not NINGJU_TIANDITU_KEY:
+    raise ImproperlyConfigured("NINGJU_TIANDITU_KEY must be set when NINGJU_MAP_TILES=tianditu")
+
 # Roles that may reveal one resident's ID or phone number (each reveal is logged with its reason).
 NINGJU_REVEAL_ROLES = env_list("NINGJU_REVEAL_ROLES", "street_admin,area_head,cadre")
 
@@ -249,6 +258,7 @@ STATICFILES_DIRS = [
     PACKAGE_DIR / "static",
     # Third-party front-end code comes from npm (package.json + package-lock.json), never pasted in.
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
 ]
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"

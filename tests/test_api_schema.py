@@ -24,6 +24,8 @@ V1_PATHS = [
     "/api/v1/residents/",
     "/api/v1/residents/{id}/",
     "/api/v1/residents/{id}/reveal/",
+    "/api/v1/visits/",
+    "/api/v1/visits/{id}/",
 ]
 
 
@@ -40,11 +42,15 @@ def test_schema_describes_every_v1_endpoint(schema: dict[str, Any]) -> None:
     assert sorted(p for p in schema["paths"] if p.startswith("/api/v1/")) == sorted(V1_PATHS)
 
 
-def test_record_ids_in_paths_are_integers(schema: dict[str, Any]) -> None:
+def test_record_ids_in_paths_are_integers_or_client_made_uuids(schema: dict[str, Any]) -> None:
     for path, operations in schema["paths"].items():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "path":
+                if parameter["in"] != "path":
+                    continue
+                if path.startswith("/api/v1/visits/"):  # visit ids are UUIDs made by the phone (offline sync)
+                    assert (parameter["schema"]["type"], parameter["schema"]["format"]) == ("string", "uuid"), path
+                else:
                     assert parameter["schema"]["type"] == "integer", path
 
 
@@ -61,7 +67,7 @@ def test_every_registry_endpoint_needs_a_token_or_session(schema: dict[str, Any]
 def test_operations_are_grouped_by_resource(schema: dict[str, Any]) -> None:
     tags = {operation["tags"][0] for path in V1_PATHS for operation in schema["paths"][path].values()}
 
-    assert tags == {"auth", "areas", "compounds", "buildings", "households", "residents"}
+    assert tags == {"auth", "areas", "compounds", "buildings", "households", "residents", "visits"}
 
 
 def test_lists_are_paginated_with_page_size(schema: dict[str, Any]) -> None:
@@ -80,6 +86,7 @@ def test_list_filters_are_documented(schema: dict[str, Any]) -> None:
 
     assert query("/api/v1/households/") == {"area", "building", "tag"}
     assert query("/api/v1/residents/") == {"household"}
+    assert query("/api/v1/visits/") == {"household", "patrol_site"}
     assert query("/api/v1/buildings/") == {"compound"}
     assert query("/api/v1/compounds/") == {"area"}
 

@@ -97,9 +97,9 @@ def test_area_list_counts_households_residents_and_must_visit(world: World) -> N
     assert areas["310106006009"].must_visit_count == 0
 
 
-def test_home_sends_cadre_to_their_area(world: World) -> None:
-    response = client_for(world.cadre).get(reverse("home"))
-    assert response["Location"] == reverse("area_detail", args=["310106006006"])
+def test_home_sends_cadre_to_todays_route_and_head_to_their_area(world: World) -> None:
+    assert client_for(world.cadre).get(reverse("home"))["Location"] == reverse("route_today")
+    assert client_for(world.head).get(reverse("home"))["Location"] == reverse("area_detail", args=["310106006006"])
 
 
 def test_household_page_shows_phone_and_id_masked(world: World) -> None:

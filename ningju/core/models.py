@@ -127,6 +127,7 @@ class JobKind(models.TextChoices):
 
     REGISTRY_IMPORT = "registry_import", _("居民信息导入")
     REGISTRY_EXPORT = "registry_export", _("居民信息导出")
+    VISIT_PLAN = "visit_plan", _("走访路线规划")
 
 
 class Job(models.Model):

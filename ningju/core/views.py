@@ -22,7 +22,9 @@ class LoginView(auth_views.LoginView):
 @login_required
 def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    if user.role in (Role.AREA_HEAD, Role.CADRE) and user.area is not None:
+    if user.role == Role.CADRE:
+        return redirect("route_today")  # 8:30, on the phone: today's walk first
+    if user.role == Role.AREA_HEAD and user.area is not None:
         return redirect("area_detail", code=user.area.code)
     if user.role == Role.STREET_ADMIN:
         return redirect("area_list")

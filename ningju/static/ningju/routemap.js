@@ -1,0 +1,89 @@
+/* Route map: the day's numbered stops and the walking path (office → stops → office) on a Leaflet map.
+   The data comes embedded in the page (json_script "route-map-data"), already in the tiles' datum. Vector layers
+   need no tiles, so when no tile server answers (a stairwell, an intranet) the route still draws on the plain
+   background and a small note says why the streets are missing. */
+(function () {
+  "use strict";
+
+  function draw() {
+    var element = document.getElementById("route-map");
+    var source = document.getElementById("route-map-data");
+    if (!element || !source || typeof L === "undefined") {
+      return;
+    }
+    var data = JSON.parse(source.textContent);
+    var note = document.getElementById("route-map-note");
+
+    function showNote(text) {
+      if (note && note.hidden) {
+        note.textContent = text;
+        note.hidden = false;
+      }
+      element.classList.add("no-tiles");
+    }
+
+    var map = L.map(element, { zoomSnap: 0.5 });
+    data.tiles.layers.forEach(function (layer) {
+      var tiles = L.tileLayer(layer.url, layer.options);
+      tiles.on("tileerror", function () {
+        showNote(data.text.tiles_failed);
+      });
+      tiles.addTo(map);
+    });
+    if (!data.tiles.layers.length) {
+      showNote(data.text.no_tiles);
+    }
+
+    if (data.path.length > 1) {
+      L.polyline(data.path, { className: "route-path", color: "#c62f2f", weight: 4, opacity: 0.75, interactive: false }).addTo(map);
+    }
+
+    var points = [];
+    if (data.office) {
+      var label = document.createElement("span");
+      label.textContent = data.text.office;
+      L.marker(data.office, {
+        icon: L.divIcon({ className: "route-office", html: label, iconSize: [44, 24] }),
+        title: data.text.office,
+        keyboard: false,
+      }).addTo(map);
+      points.push(data.office);
+    }
+
+    data.stops.forEach(function (stop) {
+      var icon = L.divIcon({
+        className: "route-stop" + (stop.done ? " done" : ""),
+        html: String(stop.seq),
+        iconSize: [30, 30],
+      });
+      var title = stop.seq + ". " + stop.label + (stop.done ? " · " + data.text.done : "");
+      var marker = L.marker(stop.at, { icon: icon, title: title, alt: title, riseOnHover: true }).addTo(map);
+      marker.on("click", function () {
+        var item = document.getElementById("stop-" + stop.seq);
+        if (!item) {
+          return;
+        }
+        document.querySelectorAll("ol.stops li.focus").forEach(function (other) {
+          other.classList.remove("focus");
+        });
+        item.classList.add("focus");
+        item.scrollIntoView({ behavior: "smooth", block: "center" });
+      });
+      points.push(stop.at);
+    });
+
+    if (points.length === 1) {
+      map.setView(points[0], 17);
+    } else if (points.length > 1) {
+      map.fitBounds(points, { padding: [28, 28], maxZoom: 18 });
+    } else {
+      map.setView([31.2304, 121.4737], 13);
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", draw);
+  } else {
+    draw();
+  }
+})();
