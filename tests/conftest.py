@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+from ningju.core import workdays
 from ningju.core.models import Role, User
 from ningju.registry import models
 from ningju.registry.defaults import ensure_defaults
@@ -47,6 +48,14 @@ def chinese_by_default() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def fresh_calendar() -> Iterator[None]:
+    """The working-day calendar caches entered years per process; each test's database starts anew."""
+    workdays.forget_overrides()
+    yield
+    workdays.forget_overrides()
 
 
 @pytest.fixture

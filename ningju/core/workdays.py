@@ -6,11 +6,13 @@ published around December). For a year it does not know, a street administrator 
 that depends on it shows `calendar_warning()`.
 """
 
+import time
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from functools import lru_cache
 
 import chinese_calendar
+from django.db.models import Count, Max
 from django.utils.translation import gettext as _
 
 from ningju.core.models import CalendarYear, WorkdayOverride
@@ -47,15 +49,40 @@ def _year_table(year: int) -> tuple[str, frozenset[date], frozenset[date]]:
 
 def forget_overrides() -> None:
     """Call after changing `WorkdayOverride`/`CalendarYear` rows (the services do)."""
+    global _stamp, _checked_at
     _year_table.cache_clear()
+    _stamp = None
+    _checked_at = time.monotonic()  # just emptied: the next reads come from the database anyway
+
+
+# Other processes (gunicorn workers, the task worker) notice an entered year within this many seconds: the cache
+# is dropped when the tables' fingerprint changes, checked at most this often.
+RECHECK_SECONDS = 30.0
+_checked_at = 0.0
+_stamp: tuple[object, ...] | None = None
+
+
+def _table(year: int) -> tuple[str, frozenset[date], frozenset[date]]:
+    global _checked_at, _stamp
+    now = time.monotonic()
+    if now - _checked_at > RECHECK_SECONDS:
+        _checked_at = now
+        stamp = (
+            *CalendarYear.objects.aggregate(Max("entered_at"), Count("pk")).values(),
+            *WorkdayOverride.objects.aggregate(Max("pk"), Count("pk")).values(),
+        )
+        if stamp != _stamp:
+            _year_table.cache_clear()
+            _stamp = stamp
+    return _year_table(year)
 
 
 def year_source(year: int) -> str:
-    return _year_table(year)[0]
+    return _table(year)[0]
 
 
 def is_workday(day: date) -> bool:
-    source, workdays, days_off = _year_table(day.year)
+    source, workdays, days_off = _table(day.year)
     if day in workdays:
         return True
     if day in days_off:

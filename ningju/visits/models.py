@@ -54,10 +54,17 @@ class VisitRule(models.Model):
                     | models.Q(target="patrol_type", tag__isnull=True, patrol_type__isnull=False)
                 ),
             ),
+            # One rule per subject (partial constraints: SQLite ignores nulls_distinct).
             models.UniqueConstraint(
-                fields=["street", "target", "tag", "patrol_type"],
-                name="visitrule_one_per_target",
-                nulls_distinct=False,
+                fields=["street"], condition=models.Q(target="household"), name="visitrule_one_household_rule"
+            ),
+            models.UniqueConstraint(
+                fields=["street", "tag"], condition=models.Q(target="tag"), name="visitrule_one_per_tag"
+            ),
+            models.UniqueConstraint(
+                fields=["street", "patrol_type"],
+                condition=models.Q(target="patrol_type"),
+                name="visitrule_one_per_patrol_type",
             ),
         ]
 

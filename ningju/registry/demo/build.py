@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from ningju.core.errors import ApplicationError
 from ningju.core.models import Role, User
+from ningju.registry.defaults import ensure_defaults
 from ningju.registry.demo import reference as ref
 from ningju.registry.demo.people import HouseholdDraft, IdIssuer, PeopleMaker
 from ningju.registry.demo.places import AddressBook, AreaPlan, area_quotas, plan_area
@@ -162,6 +163,9 @@ def demo_build(
         raise ApplicationError(_("这些用户名已被占用，无法创建演示账号：%(names)s") % {"names": "、".join(taken)})
     started = time.perf_counter()
     with transaction.atomic():
+        # The demo's tags and patrol sites need the shipped defaults; put back any that were deleted (a renamed
+        # default is left alone and reported as missing).
+        ensure_defaults(Tag, PatrolSiteType)
         writer = _Writer(seed=seed, today=today, batch_size=batch_size, progress=progress)
         writer.write(households, accounts)
     return DemoResult(

@@ -1,11 +1,14 @@
-"""`ningju demo`: build the demo street (江宁路街道) and print the demo accounts."""
+"""`ningju demo`: build the demo street (江宁路街道) with a past year of visits, and print the demo accounts."""
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -13,6 +16,7 @@ from ningju.core.errors import ApplicationError
 from ningju.registry.demo import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, demo_accounts, demo_build, demo_delete
 from ningju.registry.demo.reference import STREET_CODE, STREET_NAME
 from ningju.registry.models import Street
+from ningju.visits.demo import demo_plan, demo_visits, demo_visits_delete
 
 COUNT_LABELS = (
     ("areas", gettext_lazy("居民区")),
@@ -28,7 +32,7 @@ COUNT_LABELS = (
 
 
 class Command(BaseCommand):
-    help = "生成演示街道：江宁路街道的16个居民区、小区楼栋、住户居民、巡查点、职能部门和演示账号。"
+    help = "生成演示街道：江宁路街道的16个居民区、小区楼栋、住户居民、巡查点、职能部门、演示账号，以及走访包联和过去一年的走访记录。"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=_("随机种子：相同的种子生成相同的数据"))
@@ -39,8 +43,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help=_("数据库中已有街道时什么也不做（只列出演示账号）")
         )
+        parser.add_argument(
+            "--no-visits", action="store_true", help=_("只生成数据底座，不生成走访包联、走访记录和走访路线")
+        )
 
-    def handle(self, *args: Any, seed: int, households: int, reset: bool, if_empty: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        seed: int,
+        households: int,
+        reset: bool,
+        if_empty: bool,
+        no_visits: bool = False,
+        **options: Any,
+    ) -> None:
         if reset and if_empty:
             raise CommandError(_("--reset 与 --if-empty 不能同时使用。"))
         if if_empty and Street.objects.exists():
@@ -57,7 +73,10 @@ class Command(BaseCommand):
                 )
             self.stdout.write(_("正在删除已有的%(name)s及其全部数据……") % {"name": STREET_NAME})
             try:
-                demo_delete()
+                with transaction.atomic():
+                    # Visits, pairings and routes point at the street's households and users: they go first.
+                    demo_visits_delete(Street.objects.get(code=STREET_CODE))
+                    demo_delete()
             except (ProtectedError, RestrictedError, IntegrityError) as error:
                 raise CommandError(
                     _(
@@ -67,12 +86,10 @@ class Command(BaseCommand):
                 ) from error
 
         verbose = options["verbosity"] >= 2
+        progress = (lambda line: self.stdout.write("  " + line)) if verbose else None
+        today = timezone.localdate()
         try:
-            result = demo_build(
-                seed=seed,
-                households=households,
-                progress=(lambda line: self.stdout.write("  " + line)) if verbose else None,
-            )
+            result = demo_build(seed=seed, households=households, today=today, progress=progress)
         except ApplicationError as error:
             raise CommandError(str(error)) from error
         except DatabaseError as error:
@@ -95,7 +112,44 @@ class Command(BaseCommand):
                     % {"names": "、".join(result.missing)}
                 )
             )
+        if not no_visits:
+            self._write_visits(seed=seed, today=today, progress=progress)
         self._print_accounts()
+
+    def _write_visits(self, *, seed: int, today: date, progress: Callable[[str], None] | None) -> None:
+        """Rules, pairings and a year of visits (item 8 of the visits issue), then the coming two weeks' routes."""
+        street = Street.objects.get(code=STREET_CODE)
+        try:
+            visits = demo_visits(street=street, seed=seed, today=today, progress=progress)
+        except (ApplicationError, DatabaseError) as error:
+            raise CommandError(
+                _("数据底座已生成，但走访记录写入失败（未写入任何走访数据）：%(error)s") % {"error": error}
+            ) from error
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("已生成走访包联和%(start)s至%(end)s的走访记录（用时%(seconds).1f秒）：")
+                % {"start": visits.start, "end": visits.end, "seconds": visits.seconds}
+            )
+        )
+        self.stdout.write(
+            "  "
+            + _(
+                "包联%(pairings)d处，入户走访%(visits)d人次（覆盖%(visited)d/%(households)d户），巡查%(patrols)d次，发现问题%(findings)d条"
+            )
+            % {
+                "pairings": visits.pairings,
+                "visits": visits.household_visits,
+                "visited": visits.households_visited,
+                "households": visits.households,
+                "patrols": visits.patrols,
+                "findings": visits.findings,
+            }
+        )
+        try:
+            note = demo_plan(street=street, today=today)
+        except (ApplicationError, DatabaseError) as error:
+            note = _("走访路线未能生成：%(error)s") % {"error": error}
+        self.stdout.write("  " + note)
 
     def _print_accounts(self) -> None:
         accounts = demo_accounts()
