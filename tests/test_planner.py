@@ -361,3 +361,22 @@ def test_solver_order_of_a_small_walk_is_the_held_karp_optimum(stops: int) -> No
     _optimal_order, optimum = held_karp(matrix)
     assert cycle_length(matrix, order) == pytest.approx(optimum, abs=0.1 * stops)  # decimetre rounding
     assert cycle_length(matrix, nearest_neighbour(matrix)) >= optimum - 1e-6
+
+
+def test_plan_command_warns_when_the_year_has_no_official_arrangement(world, tmp_path) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    err = StringIO()
+    call_command(
+        "plan",
+        street=world.street.code,
+        start="2027-01-04",
+        days=3,
+        output=str(tmp_path / "p.json"),
+        dry_run=True,
+        stderr=err,
+        stdout=StringIO(),
+    )
+    assert "2027年的法定节假日和调休安排尚未录入" in err.getvalue()

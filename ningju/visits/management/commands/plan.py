@@ -3,7 +3,7 @@ and writes them (database and JSON); `ningju plan check plan.json` lists every r
 
 import json
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ningju.core import workdays
 from ningju.core.errors import ApplicationError
 from ningju.registry.models import Street
 from ningju.visits.planner import check_plan, plan_json, plan_street
@@ -64,6 +65,9 @@ class Command(BaseCommand):
         found = Street.objects.filter(code=street).first()
         if found is None:
             raise CommandError(_("没有代码为 %(code)s 的街道。") % {"code": street})
+        warning = workdays.calendar_warning(first, first + timedelta(days=max(days - 1, 0)))
+        if warning:
+            self.stderr.write(self.style.WARNING(warning))
         started = time.perf_counter()
         try:
             with transaction.atomic():
