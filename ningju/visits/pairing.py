@@ -10,7 +10,7 @@ who already hold most of them, so re-running the proposal moves as little as pos
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.core.exceptions import PermissionDenied
@@ -509,25 +509,15 @@ def workloads(cadres: Sequence[User], rows: Iterable[PairingRow]) -> list[Worklo
     return list(loads.values())
 
 
+def rows_under(proposal: Proposal, rows: Iterable[PairingRow]) -> list[PairingRow]:
+    """The pairing page's rows as they would be if the proposal were accepted (history left out)."""
+    assignment = proposal.assignment()
+    return [replace(r, cadre_id=assignment.get((r.kind, r.pk)), history=[]) for r in rows]
+
+
 def proposal_workloads(proposal: Proposal, cadres: Sequence[User], rows: Iterable[PairingRow]) -> list[Workload]:
     """The workloads the proposal would give, for the preview."""
-    assignment = proposal.assignment()
-    moved = [
-        PairingRow(
-            r.kind,
-            r.pk,
-            r.label,
-            r.detail,
-            r.households,
-            r.weight,
-            assignment.get((r.kind, r.pk)),
-            [],
-            r.lat,
-            r.lng,
-        )
-        for r in rows
-    ]
-    return workloads([c for c in cadres if c.pk in proposal.shares], moved)
+    return workloads([c for c in cadres if c.pk in proposal.shares], rows_under(proposal, rows))
 
 
 @dataclass(slots=True)

@@ -177,22 +177,7 @@ def pairing_proposal(request: AuthedRequest, code: str) -> HttpResponse:
         return redirect("pairing_area", code=area.code)
     cadres = pairing.area_cadres(area)
     rows = pairing.pairing_rows(area, book)
-    assignment = proposal.assignment()
-    proposed_rows = [
-        pairing.PairingRow(
-            r.kind,
-            r.pk,
-            r.label,
-            r.detail,
-            r.households,
-            r.weight,
-            assignment.get((r.kind, r.pk)),
-            [],
-            r.lat,
-            r.lng,
-        )
-        for r in rows
-    ]
+    proposed_rows = pairing.rows_under(proposal, rows)
     moves = [(r, p) for r, p in zip(rows, proposed_rows, strict=True) if r.cadre_id != p.cadre_id]
     by_pk = {c.pk: c for c in cadres}
     colours = {c.pk: PALETTE[n % len(PALETTE)] for n, c in enumerate(cadres)}
@@ -204,7 +189,7 @@ def pairing_proposal(request: AuthedRequest, code: str) -> HttpResponse:
             "workloads": [(w, colours[w.cadre.pk]) for w in pairing.proposal_workloads(proposal, cadres, rows)],
             "moves": [(r, by_pk.get(r.cadre_id or 0), by_pk.get(p.cadre_id or 0)) for r, p in moves],
             "leaving": [by_pk[pk] for pk in without if pk in by_pk],
-            "accept_form": ProposalAcceptForm(initial={"plan": ProposalAcceptForm.encode(assignment)}),
+            "accept_form": ProposalAcceptForm(initial={"plan": ProposalAcceptForm.encode(proposal.assignment())}),
             "map": _map(proposed_rows, [c.pk for c in cadres], _office(area)),
         },
     )
