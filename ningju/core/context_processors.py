@@ -15,6 +15,7 @@ def ningju(request: HttpRequest) -> dict[str, Any]:
     return {
         "is_street_admin": user.role == Role.STREET_ADMIN,
         "is_area_user": user.role in (Role.AREA_HEAD, Role.CADRE),
+        "is_cadre": user.role == Role.CADRE,
         "can_import": scoping.can_import(user),
         "can_export": scoping.can_export(user),
     }
