@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "ningju.core",
     "ningju.registry",
     "ningju.visits",
+    "ningju.demands",
     "ningju.api",
 ]
 

@@ -30,6 +30,11 @@ def scope_q(user: Any, model: type[models.Model]) -> models.Q:
     "self" for the area itself, "" for street-level objects (everyone in the street reads those)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return NOTHING
+    # A model whose visibility is not only "its area" (a demand is also seen by the departments it was
+    # dispatched to) states its rule in a `visible_to(user)` classmethod, still applied only from here.
+    visible_to = getattr(model, "visible_to", None)
+    if visible_to is not None:
+        return visible_to(user)
     path = getattr(model, "SCOPE_AREA", None)
     if path is None:
         raise TypeError(f"{model.__name__} has no SCOPE_AREA: it cannot be scoped")
