@@ -26,6 +26,31 @@ V1_PATHS = [
     "/api/v1/residents/{id}/reveal/",
     "/api/v1/visits/",
     "/api/v1/visits/{id}/",
+    "/api/v1/demands/",
+    "/api/v1/demands/{id}/",
+    *(
+        f"/api/v1/demands/{{id}}/{step}/"
+        for step in (
+            "contact",
+            "start-handling",
+            "resolve",
+            "request-callback",
+            "callback",
+            "close",
+            "whistle",
+            "street-accept",
+            "dispatch",
+            "redispatch",
+            "acknowledge",
+            "department-start",
+            "department-resolve",
+            "return",
+            "request-extension",
+            "approve-extension",
+            "deny-extension",
+            "merge",
+        )
+    ),
 ]
 
 
@@ -67,7 +92,7 @@ def test_every_registry_endpoint_needs_a_token_or_session(schema: dict[str, Any]
 def test_operations_are_grouped_by_resource(schema: dict[str, Any]) -> None:
     tags = {operation["tags"][0] for path in V1_PATHS for operation in schema["paths"][path].values()}
 
-    assert tags == {"auth", "areas", "compounds", "buildings", "households", "residents", "visits"}
+    assert tags == {"auth", "areas", "compounds", "buildings", "households", "residents", "visits", "demands"}
 
 
 def test_lists_are_paginated_with_page_size(schema: dict[str, Any]) -> None:
@@ -89,6 +114,7 @@ def test_list_filters_are_documented(schema: dict[str, Any]) -> None:
     assert query("/api/v1/visits/") == {"household", "patrol_site"}
     assert query("/api/v1/buildings/") == {"compound"}
     assert query("/api/v1/compounds/") == {"area"}
+    assert query("/api/v1/demands/") == {"state", "area", "mine"}
 
 
 def test_household_contract_holds_tags_and_building_coordinates(schema: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ v1 = [
 urlpatterns = [
     path("v1/", include(v1)),
     path("v1/", include("ningju.visits.api")),
+    path("v1/", include("ningju.demands.api")),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path(

@@ -42,6 +42,10 @@ from ningju.visits.models import Finding, Visit
 CREATE = "create"  # the action of the first event, which is not a workflow step
 
 
+class StaleDemandError(ApplicationError):
+    """The demand moved on since the client read it (`expected_version` is behind): reload, then act."""
+
+
 def demand_visible_q(user: Any) -> models.Q:
     """The demands `user` may see (the rule lives on `Demand.visible_to`, applied through the scoping helper)."""
     return scoping.scope_q(user, Demand)
@@ -242,7 +246,7 @@ def demand_act(
     if not Demand.objects.filter(demand_visible_q(user), pk=demand.pk).exists():
         raise PermissionDenied(_("您无权处理该诉求：它不在您负责的范围内。"))
     if expected_version is not None and expected_version != demand.version:
-        raise ApplicationError(_("该诉求已被他人更新，请刷新后重试"))
+        raise StaleDemandError(_("该诉求已被他人更新，请刷新后重试"))
 
     at = at or timezone.now()
     round_rows = {d.department_id: d for d in Dispatch.objects.filter(demand=demand, round=demand.whistle_round)}
