@@ -1,10 +1,14 @@
 """Browser tests: Playwright (Python) driving Debian's chromium against the live test server."""
 
 import os
+import threading
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from django.core.handlers.wsgi import WSGIHandler
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 CHROMIUM = os.environ.get("NINGJU_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 375, "height": 812}
@@ -24,6 +28,56 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+class _InFlight:
+    """Counts the requests the live server is answering, so a test ends only when the server is quiet.
+
+    A page (or its service worker) may still be fetching when the browser context closes; if the server is
+    still answering when the test database is flushed, the flush fails and the next test starts dirty.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.quiet = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self.quiet:
+            self.count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.quiet:
+            self.count -= 1
+            self.quiet.notify_all()
+
+    def wait(self, timeout_s: float = 10) -> None:
+        deadline = time.monotonic() + timeout_s
+        with self.quiet:
+            while self.count and time.monotonic() < deadline:
+                self.quiet.wait(0.1)
+
+
+IN_FLIGHT = _InFlight()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _count_server_requests() -> Iterator[None]:
+    answer = WSGIHandler.__call__
+
+    def counted(self: WSGIHandler, environ: dict[str, Any], start_response: Any) -> Any:
+        with IN_FLIGHT:
+            return answer(self, environ, start_response)
+
+    WSGIHandler.__call__ = counted  # type: ignore[method-assign]
+    yield
+    WSGIHandler.__call__ = answer  # type: ignore[method-assign]
+
+
+def close_quietly(context: BrowserContext) -> None:
+    """Close a browser context, then wait until the live server has answered its last request."""
+    context.close()
+    time.sleep(0.05)  # a request sent just before closing may still be on its way to the server
+    IN_FLIGHT.wait()
+
+
 def open_page(browser: Browser, viewport: dict[str, int]) -> Page:
     context = browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
     page = context.new_page()
@@ -37,7 +91,7 @@ def page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
-    page.context.close()
+    close_quietly(page.context)
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 

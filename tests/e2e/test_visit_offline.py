@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 
 from ningju.visits.models import Finding, Visit
 from tests.conftest import World
-from tests.e2e.conftest import PHONE, log_in
+from tests.e2e.conftest import PHONE, close_quietly, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +22,7 @@ def phone_page(browser: Browser, **options: object) -> Iterator[Page]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
-    context.close()
+    close_quietly(context)
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
