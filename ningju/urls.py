@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("ningju.core.urls")),
     path("", include("ningju.registry.urls")),
     path("visits/", include("ningju.visits.urls")),
+    path("demands/", include("ningju.demands.urls")),
     path("api/", include("ningju.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -128,6 +128,8 @@ class JobKind(models.TextChoices):
     REGISTRY_IMPORT = "registry_import", _("居民信息导入")
     REGISTRY_EXPORT = "registry_export", _("居民信息导出")
     VISIT_PLAN = "visit_plan", _("走访路线规划")
+    HOTLINE_IMPORT = "hotline_import", _("12345工单导入")
+    DEMAND_EXPORT = "demand_export", _("诉求导出")
 
 
 class Job(models.Model):
@@ -210,3 +212,41 @@ class WorkdayOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.name}"
+
+
+class NoticeLevel(models.TextChoices):
+    INFO = "info", _("通知")
+    YELLOW = "yellow", _("黄色预警")
+    RED = "red", _("红色预警")
+
+
+class Notification(models.Model):
+    """A message in one user's in-app inbox (a demand about to be late, a whistle arriving …).
+
+    `key` makes a notice idempotent: the periodic job may run many times, a user hears about one thing once.
+    Other channels (email, a WeCom robot) are sent by `ningju.core.notify` and leave no row of their own.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    level = models.CharField(_("级别"), max_length=10, choices=NoticeLevel.choices, default=NoticeLevel.INFO)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(_("链接"), max_length=300, blank=True)
+    key = models.CharField(_("去重键"), max_length=120)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("站内通知")
+        verbose_name_plural = _("站内通知")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="notification_once_per_user")]
+        indexes = [
+            # The unread count in every page's header.
+            models.Index(fields=["user", "read_at"], name="notification_unread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ningju.demands.workflow import Action, DispatchState, State
+from ningju.demands.workflow import Action, DeadlineStage, DispatchState, State
 from ningju.registry.models import Building, Compound, Department, Household, PatrolSite, Resident, ResidentialArea
 from ningju.visits.models import Finding, Visit
 
@@ -72,6 +72,14 @@ class Source(models.TextChoices):
     ONLINE = "online", _("线上")
     PATROL = "patrol", _("巡查")
     HOTLINE = "hotline", _("12345工单")
+
+
+class Alert(models.TextChoices):
+    """How close a demand is to its deadline, as the overdue job last flagged it."""
+
+    NONE = "", _("正常")
+    YELLOW = "yellow", _("即将超时")
+    RED = "red", _("已超时")
 
 
 class Demand(models.Model):
@@ -146,6 +154,8 @@ class Demand(models.Model):
         related_name="duplicates",
     )
     due_at = models.DateTimeField(_("当前时限"), null=True, blank=True)
+    # Written by the overdue job (`ningju.demands.overdue`); pages colour a row from it.
+    alert = models.CharField(_("预警"), max_length=10, choices=Alert.choices, blank=True, default=Alert.NONE)
     created_at = models.DateTimeField(_("受理时间"), default=timezone.now)
 
     class Meta:
@@ -339,3 +349,67 @@ class ExtensionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.demand_id} +{self.days}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    """Files are kept per demand under a path that says nothing about the resident."""
+    return f"demands/{instance.demand_id}/{filename}"
+
+
+class Attachment(models.Model):
+    """A photo or file of a demand, given at intake or with one step (then `event` says which)."""
+
+    SCOPE_AREA: ClassVar[str] = "demand__area"
+
+    demand = models.ForeignKey(
+        Demand, verbose_name=_("诉求"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    event = models.ForeignKey(
+        DemandEvent,
+        verbose_name=_("处理记录"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    file = models.FileField(_("文件"), upload_to=attachment_path, max_length=300)
+    name = models.CharField(_("文件名"), max_length=200)
+    content_type = models.CharField(_("文件类型"), max_length=100, blank=True)
+    size = models.PositiveIntegerField(_("大小（字节）"), default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeadlineLimit(models.Model):
+    """A street's own limit for one stage, in working days; where none is stored the DOMAIN.md default applies
+    (`workflow.DEFAULT_DEADLINES`)."""
+
+    street = models.ForeignKey(
+        "registry.Street", verbose_name=_("街道"), on_delete=models.CASCADE, related_name="deadline_limits"
+    )
+    stage = models.CharField(_("环节"), max_length=30, choices=DeadlineStage.choices)
+    workdays = models.PositiveSmallIntegerField(_("时限（工作日）"))
+
+    class Meta:
+        verbose_name = _("办理时限")
+        verbose_name_plural = _("办理时限")
+        constraints = [
+            models.UniqueConstraint(fields=["street", "stage"], name="deadline_limit_one_per_stage"),
+            models.CheckConstraint(name="deadline_limit_positive", condition=models.Q(workdays__gte=1)),
+            models.CheckConstraint(
+                name="deadline_limit_stage_valid", condition=models.Q(stage__in=DeadlineStage.values)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} {self.workdays}"

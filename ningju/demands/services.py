@@ -27,6 +27,7 @@ from ningju.core.workdays import add_workdays
 from ningju.demands import workflow
 from ningju.demands.models import (
     Category,
+    DeadlineLimit,
     Demand,
     DemandEvent,
     Dispatch,
@@ -62,10 +63,20 @@ def _stage(demand: Demand, state: str) -> DeadlineStage | None:
     return stage
 
 
-def deadline_from(start: datetime, stage: DeadlineStage) -> datetime:
+def stage_limits(street_id: int) -> dict[DeadlineStage, int]:
+    """Each stage's limit in working days for a street: its own where the street administrator set one, else the
+    DOMAIN.md default."""
+    limits = dict(workflow.DEFAULT_DEADLINES)
+    for stage, workdays in DeadlineLimit.objects.filter(street=street_id).values_list("stage", "workdays"):
+        limits[DeadlineStage(stage)] = workdays
+    return limits
+
+
+def deadline_from(start: datetime, stage: DeadlineStage, street_id: int | None = None) -> datetime:
     """The end of the working day that is `stage`'s limit in working days after `start` (Asia/Shanghai)."""
     day = timezone.localtime(start, ZoneInfo(settings.TIME_ZONE)).date()
-    return _end_of_workday(add_workdays(day, workflow.DEFAULT_DEADLINES[stage]))
+    workdays = workflow.DEFAULT_DEADLINES[stage] if street_id is None else stage_limits(street_id)[stage]
+    return _end_of_workday(add_workdays(day, workdays))
 
 
 @transaction.atomic
@@ -157,7 +168,7 @@ def demand_create(
         external_id=external_id,
         client_key=client_key,
         created_at=at,
-        due_at=deadline_from(at, DeadlineStage.FIRST_CONTACT),
+        due_at=deadline_from(at, DeadlineStage.FIRST_CONTACT, area.street_id),
     )
     try:
         # A savepoint: two uploads of the same create race on the unique key, and the loser returns the winner.
@@ -316,7 +327,7 @@ def demand_act(
     if new_stage is None:
         demand.due_at = None
     elif new_stage != old_stage or outcome.departments:
-        demand.due_at = deadline_from(at, new_stage)
+        demand.due_at = deadline_from(at, new_stage, demand.area.street_id)
 
     demand.state = outcome.to_state
     demand.version += 1
