@@ -10,6 +10,7 @@ import secrets
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from cryptography.fernet import Fernet
@@ -263,7 +264,7 @@ STATICFILES_DIRS = [
 ]
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -271,8 +272,41 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Photos and files of demands: on local disk under var/media by default; on S3-compatible object storage (MinIO,
+# 阿里云OSS, 腾讯云COS …) when a bucket is configured. django-storages speaks the S3 protocol for us.
+NINGJU_S3_BUCKET = env("NINGJU_S3_BUCKET", "")
+if NINGJU_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": NINGJU_S3_BUCKET,
+            "endpoint_url": env("NINGJU_S3_ENDPOINT_URL") or None,
+            "region_name": env("NINGJU_S3_REGION") or None,
+            "access_key": env("NINGJU_S3_ACCESS_KEY") or None,
+            "secret_key": env("NINGJU_S3_SECRET_KEY") or None,
+            "default_acl": None,
+            "querystring_auth": True,  # files are personal: links expire
+            "file_overwrite": False,
+        },
+    }
+# The largest photo or file a user may attach to a demand, in megabytes.
+NINGJU_ATTACHMENT_MAX_MB = int(env("NINGJU_ATTACHMENT_MAX_MB", "10") or 10)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+
+# --- notifications --------------------------------------------------------------------------------------
+# In-app notices are always on. Email and a WeCom (企业微信) group robot are off until configured.
+NINGJU_NOTIFY_EMAIL = env_bool("NINGJU_NOTIFY_EMAIL")
+NINGJU_WECOM_WEBHOOK = env("NINGJU_WECOM_WEBHOOK", "") or ""
+EMAIL_BACKEND = env("NINGJU_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("NINGJU_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("NINGJU_EMAIL_PORT", "25") or 25)
+EMAIL_HOST_USER = env("NINGJU_EMAIL_USER", "") or ""
+EMAIL_HOST_PASSWORD = env("NINGJU_EMAIL_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("NINGJU_EMAIL_TLS")
+DEFAULT_FROM_EMAIL = env("NINGJU_EMAIL_FROM", "ningju@localhost")
+# A demand turns yellow this many working days before its deadline (0: only on the due day itself).
+NINGJU_DEMAND_WARN_WORKDAYS = int(env("NINGJU_DEMAND_WARN_WORKDAYS", "0") or 0)
 
 # --- security ---------------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -9,6 +9,8 @@ from django.utils import translation
 
 from ningju.core import workdays
 from ningju.core.models import Role, User
+from ningju.demands.defaults import ensure_categories
+from ningju.demands.models import Category
 from ningju.registry import models
 from ningju.registry.defaults import ensure_defaults
 from tests import factories
@@ -61,6 +63,7 @@ def fresh_calendar() -> Iterator[None]:
 @pytest.fixture
 def world(db: None) -> World:
     ensure_defaults(models.Tag, models.PatrolSiteType)  # transactional tests flush the migration's rows
+    ensure_categories(Category)
     street = factories.StreetFactory()
     hengdeli = factories.AreaFactory(street=street, code="310106006006", name="恒德里")
     youyicun = factories.AreaFactory(street=street, code="310106006009", name="又一村")
