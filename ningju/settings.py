@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "ningju.registry",
     "ningju.visits",
     "ningju.demands",
+    "ningju.insights",
     "ningju.api",
 ]
 
