@@ -1,17 +1,20 @@
-"""Core pages: sign-in, the home page (which sends each role to its starting point), job progress."""
+"""Core pages: sign-in, the home page (which sends each role to its starting point), job progress, notifications."""
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from ningju.core.audit import audit
 from ningju.core.http import AuthedRequest
-from ningju.core.models import AuditAction, Job, JobStatus, Role
+from ningju.core.models import AuditAction, Job, JobStatus, Notification, Role
 
 
 class LoginView(auth_views.LoginView):
@@ -59,3 +62,34 @@ def job_download(request: AuthedRequest, job_id: int) -> FileResponse:
     return FileResponse(
         job.output_file.open("rb"), as_attachment=True, filename=(job.output_file.name or "").rsplit("/", 1)[-1]
     )
+
+
+NOTIFICATIONS_PAGE_SIZE = 50
+
+
+@login_required
+def notifications(request: AuthedRequest) -> HttpResponse:
+    """One's own notices, newest first; unread ones stand out."""
+    own = Notification.objects.filter(user=request.user)
+    page = Paginator(own, NOTIFICATIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "core/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notifications_read_all(request: AuthedRequest) -> HttpResponse:
+    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    return redirect("notifications")
+
+
+@login_required
+def notification_open(request: AuthedRequest, notice_id: int) -> HttpResponse:
+    """Follow a notice's link, marking it read. Only a path on this site is followed: a stored link pointing
+    elsewhere (or one of someone else's notices) never turns this page into a redirector."""
+    notice = get_object_or_404(Notification, pk=notice_id, user=request.user)
+    if notice.read_at is None:
+        notice.read_at = timezone.now()
+        notice.save(update_fields=["read_at"])
+    url = notice.url
+    local = url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=None)
+    return redirect(url if local else "notifications")

@@ -11,6 +11,7 @@ by the workflow if its step no longer fits.
 
 from collections.abc import Iterable
 from datetime import date, datetime, time
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,7 @@ from ningju.core import scoping
 from ningju.core.errors import ApplicationError
 from ningju.core.models import Role, User
 from ningju.core.workdays import add_workdays
-from ningju.demands import workflow
+from ningju.demands import notices, workflow
 from ningju.demands.models import (
     Category,
     DeadlineLimit,
@@ -188,6 +189,8 @@ def demand_create(
         to_state=State.ACCEPTED,
         params={"kind": kind, "source": source},
     )
+    # Told after commit, so no one hears of a demand that was rolled back; a failure to tell undoes nothing.
+    transaction.on_commit(partial(notices.demand_created, demand.pk), robust=True)
     return demand, True
 
 
@@ -332,7 +335,7 @@ def demand_act(
     demand.state = outcome.to_state
     demand.version += 1
     demand.save(update_fields=["state", "version", "whistle_round", "merged_into", "due_at"])
-    DemandEvent.objects.create(
+    event = DemandEvent.objects.create(
         demand=demand,
         actor=user,
         at=at,
@@ -343,6 +346,7 @@ def demand_act(
         note=note.strip(),
         params=params,
     )
+    transaction.on_commit(partial(notices.demand_stepped, event.pk), robust=True)
     return demand
 
 

@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_cadre_opens_household_of_own_area_and_sees_masked_phone(live_server, world: World, page: Page) -> None:
     log_in(page, live_server.url, "cadre-006-1")
-    page.get_by_role("navigation", name="主导航").get_by_role("link", name="居民区").click()
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="居民区", exact=True).click()
     page.get_by_role("link", name="恒德里").click()
     page.get_by_role("link", name=world.household.building.compound.name).click()
     page.get_by_role("link", name="常德路633弄5号").click()

@@ -180,7 +180,7 @@ def visit_detail(request: AuthedRequest, pk: str) -> HttpResponse:
     visit = scoping.get_for_user(
         request.user,
         Visit.objects.select_related("cadre", "area", "household__building", "patrol_site").prefetch_related(
-            "findings"
+            "findings__demands"
         ),
         pk=pk,
     )

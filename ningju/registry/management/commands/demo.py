@@ -1,4 +1,5 @@
-"""`ningju demo`: build the demo street (江宁路街道) with a past year of visits, and print the demo accounts."""
+"""`ningju demo`: build the demo street (江宁路街道) with a past year of visits and demands, and print the demo
+accounts."""
 
 from collections.abc import Callable
 from datetime import date
@@ -13,6 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ningju.core.errors import ApplicationError
+from ningju.demands.demo import DemandDemoResult, demo_demands, demo_demands_delete
+from ningju.demands.models import ExtensionStatus, Kind
+from ningju.demands.workflow import CallbackResult
 from ningju.registry.demo import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, demo_accounts, demo_build, demo_delete
 from ningju.registry.demo.reference import STREET_CODE, STREET_NAME
 from ningju.registry.models import Street
@@ -32,7 +36,7 @@ COUNT_LABELS = (
 
 
 class Command(BaseCommand):
-    help = "生成演示街道：江宁路街道的16个居民区、小区楼栋、住户居民、巡查点、职能部门、演示账号，以及走访包联和过去一年的走访记录。"
+    help = "生成演示街道：江宁路街道的16个居民区、小区楼栋、住户居民、巡查点、职能部门、演示账号，以及走访包联和过去一年的走访记录、诉求。"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=_("随机种子：相同的种子生成相同的数据"))
@@ -44,8 +48,11 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help=_("数据库中已有街道时什么也不做（只列出演示账号）")
         )
         parser.add_argument(
-            "--no-visits", action="store_true", help=_("只生成数据底座，不生成走访包联、走访记录和走访路线")
+            "--no-visits",
+            action="store_true",
+            help=_("只生成数据底座，不生成走访包联、走访记录、走访路线和诉求"),
         )
+        parser.add_argument("--no-demands", action="store_true", help=_("生成走访记录，但不生成过去一年的诉求"))
 
     def handle(
         self,
@@ -55,6 +62,7 @@ class Command(BaseCommand):
         reset: bool,
         if_empty: bool,
         no_visits: bool = False,
+        no_demands: bool = False,
         **options: Any,
     ) -> None:
         if reset and if_empty:
@@ -74,8 +82,11 @@ class Command(BaseCommand):
             self.stdout.write(_("正在删除已有的%(name)s及其全部数据……") % {"name": STREET_NAME})
             try:
                 with transaction.atomic():
-                    # Visits, pairings and routes point at the street's households and users: they go first.
-                    demo_visits_delete(Street.objects.get(code=STREET_CODE))
+                    # Demands point at visits, findings, households and users; visits, pairings and routes at
+                    # households and users: they go first, in that order.
+                    street = Street.objects.get(code=STREET_CODE)
+                    demo_demands_delete(street)
+                    demo_visits_delete(street)
                     demo_delete()
             except (ProtectedError, RestrictedError, IntegrityError) as error:
                 raise CommandError(
@@ -114,6 +125,8 @@ class Command(BaseCommand):
             )
         if not no_visits:
             self._write_visits(seed=seed, today=today, progress=progress)
+            if not no_demands:
+                self._write_demands(seed=seed, today=today, progress=progress)
         self._print_accounts()
 
     def _write_visits(self, *, seed: int, today: date, progress: Callable[[str], None] | None) -> None:
@@ -151,6 +164,30 @@ class Command(BaseCommand):
             note = _("走访路线未能生成：%(error)s") % {"error": error}
         self.stdout.write("  " + note)
 
+    def _write_demands(self, *, seed: int, today: date, progress: Callable[[str], None] | None) -> None:
+        """A year of demands with their whole histories (item 8 of the demands issue), after the visits they
+        come from."""
+        street = Street.objects.get(code=STREET_CODE)
+        try:
+            demands = demo_demands(street=street, seed=seed, today=today, progress=progress)
+        except (ApplicationError, DatabaseError) as error:
+            raise CommandError(
+                _("走访记录已生成，但诉求写入失败（未写入任何诉求）：%(error)s") % {"error": error}
+            ) from error
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("已生成%(start)s至%(end)s的诉求%(count)d条（用时%(seconds).1f秒）：")
+                % {
+                    "start": demands.start,
+                    "end": demands.end,
+                    "count": demands.demands,
+                    "seconds": demands.seconds,
+                }
+            )
+        )
+        for line in _demand_summary(demands):
+            self.stdout.write("  " + line)
+
     def _print_accounts(self) -> None:
         accounts = demo_accounts()
         if not accounts:
@@ -170,6 +207,45 @@ class Command(BaseCommand):
         for label, names in rows:
             if names:
                 self.stdout.write(f"  {label}：" + ", ".join(names))
+
+
+def _demand_summary(result: DemandDemoResult) -> list[str]:
+    """The year in the article's words: opinions answered, problems found and solved, whistles, callbacks."""
+    callbacks = result.callbacks
+    return [
+        _(
+            "回应意见建议%(opinions)d条，解决问题%(problems)d件（其中走访、巡查主动发现%(found)d件），求助%(help)d件，咨询%(enquiries)d件"
+        )
+        % {
+            "opinions": result.opinions_answered,
+            "problems": result.problems_solved,
+            "found": result.problems_found,
+            "help": result.kinds[Kind.HELP],
+            "enquiries": result.kinds[Kind.ENQUIRY],
+        },
+        _(
+            "吹哨%(whistles)d次，派单%(dispatches)d单（退单%(returned)d单），延期申请%(extensions)d次（批准%(approved)d次）"
+        )
+        % {
+            "whistles": result.whistles,
+            "dispatches": result.dispatches,
+            "returned": result.returned,
+            "extensions": sum(result.extensions.values()),
+            "approved": result.extensions[ExtensionStatus.APPROVED],
+        },
+        _(
+            "回访%(callbacks)d次：满意%(satisfied)d次，基本满意%(basic)d次，不满意%(dissatisfied)d次；响应率%(rate).1f%%"
+        )
+        % {
+            "callbacks": sum(callbacks.values()),
+            "satisfied": callbacks[CallbackResult.SATISFIED],
+            "basic": callbacks[CallbackResult.BASICALLY_SATISFIED],
+            "dissatisfied": callbacks[CallbackResult.DISSATISFIED],
+            "rate": result.response_rate,
+        },
+        _("在办%(open)d件（即将超时%(yellow)d件，已超时%(red)d件），重复诉求已合并%(merged)d件")
+        % {"open": result.open, "yellow": result.yellow, "red": result.red, "merged": result.merged},
+    ]
 
 
 def _compact(cadres: list[str]) -> list[str]:

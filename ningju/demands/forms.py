@@ -1,0 +1,221 @@
+"""Forms of the demand pages: one workflow step (exactly the inputs its rule requires) and the intake desk form."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from ningju.core.errors import ApplicationError
+from ningju.demands.attachments import ACCEPT_ATTRIBUTE, check_upload
+from ningju.demands.models import Category, Kind, Source
+from ningju.demands.workflow import MISSING, TRANSITIONS, Action, CallbackResult, Field, State
+from ningju.registry.models import Compound, Department, Resident, ResidentialArea
+
+MAX_FILES = 9  # a phone's photo picker: enough for one visit, not a whole album
+MAX_TEXT = 2000
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several photos or files in one input; each is checked (type, content, size) before anything is written."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}))
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        uploads = [item for item in (data if isinstance(data, list | tuple) else [data]) if item]
+        if len(uploads) > MAX_FILES:
+            raise forms.ValidationError(_("一次最多上传%(max)s个文件。") % {"max": MAX_FILES})
+        cleaned = [super(MultipleFileField, self).clean(upload, initial) for upload in uploads]
+        for upload in cleaned:
+            try:
+                check_upload(upload)
+            except ApplicationError as error:
+                raise forms.ValidationError(error.message) from None
+        return cleaned
+
+
+# What each input of a step is called on the page, where a plain "原因" would not say what is asked.
+REASON_LABELS = {
+    Action.WHISTLE: _("吹哨原因（居民区为何无法解决）"),
+    Action.CLOSE: _("不经回访结案的原因"),
+    Action.RETURN_ORDER: _("退单原因"),
+    Action.REQUEST_EXTENSION: _("延期原因"),
+    Action.DENY_EXTENSION: _("不同意的理由"),
+    Action.MERGE: _("合并说明"),
+}
+
+
+class StepForm(forms.Form):
+    """One workflow step: the version the page showed, the inputs `TRANSITIONS[(state, action)].requires` names,
+    an optional note and optional photos. A missing input reads as the workflow's own message."""
+
+    version = forms.IntegerField(
+        widget=forms.HiddenInput, error_messages={"required": _("页面已过期，请刷新后重试。")}
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        action: Action,
+        state: str,
+        departments: "QuerySet[Department] | None" = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("auto_id", f"id_{action.value}_%s")
+        super().__init__(*args, **kwargs)
+        self.action = action
+        rule = TRANSITIONS.get((State(state), action))
+        self.requires = rule.requires if rule is not None else frozenset()
+
+        def missing(needed: Field) -> dict[str, str]:
+            return {"required": str(MISSING[needed]) % {"action": action.label}}
+
+        if Field.REASON in self.requires:
+            self.fields["reason"] = forms.CharField(
+                label=REASON_LABELS.get(action, _("原因")),
+                max_length=MAX_TEXT,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                error_messages=missing(Field.REASON),
+            )
+        if Field.DEPARTMENTS in self.requires:
+            self.fields["departments"] = forms.ModelMultipleChoiceField(
+                label=_("派给哪些部门"),
+                queryset=departments if departments is not None else Department.objects.none(),
+                widget=forms.CheckboxSelectMultiple,
+                error_messages=missing(Field.DEPARTMENTS),
+            )
+        if Field.CALLBACK_RESULT in self.requires:
+            self.fields["callback_result"] = forms.ChoiceField(
+                label=_("回访结果"),
+                choices=CallbackResult.choices,
+                widget=forms.RadioSelect,
+                error_messages=missing(Field.CALLBACK_RESULT),
+            )
+        if Field.TARGET in self.requires:
+            self.fields["target"] = forms.IntegerField(
+                label=_("重复的是哪条诉求（诉求编号）"), min_value=1, error_messages=missing(Field.TARGET)
+            )
+        if Field.DAYS in self.requires:
+            self.fields["days"] = forms.IntegerField(
+                label=_("延期几个工作日"), min_value=1, max_value=60, error_messages=missing(Field.DAYS)
+            )
+        self.fields["note"] = forms.CharField(
+            label=_("说明（选填）"), required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2})
+        )
+        self.fields["files"] = MultipleFileField(label=_("照片或文件（选填）"))
+
+    def step_inputs(self) -> dict[str, Any]:
+        """The keyword arguments of `services.demand_act` this form collected."""
+        data = self.cleaned_data
+        return {
+            "reason": data.get("reason", ""),
+            "note": data.get("note", ""),
+            "departments": [department.pk for department in data.get("departments", [])],
+            "callback_result": data.get("callback_result") or None,
+            "target": data.get("target"),
+            "days": data.get("days"),
+        }
+
+
+def category_choices(categories: Sequence[Category]) -> list[tuple[str, Any]]:
+    """Active categories grouped under their top-level category, the top-level one first in its group."""
+    by_id = {category.pk: category for category in categories}
+
+    def path(category: Category) -> list[Category]:
+        chain = [category]
+        while chain[-1].parent_id is not None and chain[-1].parent_id in by_id and len(chain) < 10:
+            chain.append(by_id[chain[-1].parent_id])
+        return chain[::-1]
+
+    groups: dict[int, list[tuple[str, str]]] = {}
+    roots: dict[int, Category] = {}
+    for category in categories:
+        if not category.active:
+            continue
+        chain = path(category)
+        root = chain[0]
+        roots[root.pk] = root
+        label = " / ".join(c.name for c in chain[1:]) or root.name
+        groups.setdefault(root.pk, []).append((str(category.pk), label))
+    choices: list[tuple[str, Any]] = [("", _("（暂不分类）"))]
+    for root_id, options in sorted(groups.items(), key=lambda item: roots[item[0]].name):
+        options.sort(key=lambda option: (option[0] != str(root_id), option[1]))
+        choices.append((roots[root_id].name, options))
+    return choices
+
+
+class ResidentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)  # the name only: never an ID or phone number on this page
+
+
+class CompoundChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.area.name} · {obj.name}"
+
+
+class IntakeForm(forms.Form):
+    """The 来访登记 desk and the general create form: only the text is required, everything else is one tap.
+
+    `areas`: the areas the user may choose (a street administrator without a given place), else None and the
+    view decides the area. `residents`: the household's residents when a household is given. `compounds`: offered
+    when no place is given. `client_key` is made when the form is first shown, so a double submit stores once.
+    """
+
+    kind = forms.ChoiceField(label=_("类型"), choices=Kind.choices, initial=Kind.PROBLEM, widget=forms.RadioSelect)
+    text = forms.CharField(
+        label=_("诉求内容"),
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("居民反映了什么？在哪里？")}),
+        error_messages={"required": _("请填写诉求内容。")},
+    )
+    source = forms.ChoiceField(
+        label=_("来源"),
+        # 12345 orders come in through the hotline import, with their order numbers.
+        choices=[(value, label) for value, label in Source.choices if value != Source.HOTLINE],
+        initial=Source.WALK_IN,
+    )
+    category = forms.ChoiceField(label=_("分类（选填）"), required=False)
+    photos = MultipleFileField(label=_("照片或文件（选填）"))
+    client_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(
+        self,
+        *args: Any,
+        categories: Sequence[Category] = (),
+        areas: "QuerySet[ResidentialArea] | None" = None,
+        residents: "QuerySet[Resident] | None" = None,
+        compounds: "QuerySet[Compound] | None" = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["client_key"].initial = uuid.uuid4().hex
+        self.categories = {str(category.pk): category for category in categories}
+        self.fields["category"].choices = category_choices(categories)  # type: ignore[attr-defined]
+        if areas is not None:
+            self.fields["area"] = forms.ModelChoiceField(
+                label=_("居民区"), queryset=areas, empty_label=None if areas.count() == 1 else "---------"
+            )
+        if residents is not None:
+            self.fields["reporter"] = ResidentChoiceField(
+                label=_("反映人（选填）"), queryset=residents, required=False, empty_label=_("（不指定）")
+            )
+        if compounds is not None:
+            self.fields["compound"] = CompoundChoiceField(
+                label=_("小区（选填）"), queryset=compounds, required=False, empty_label=_("（不指定）")
+            )
+        self.order_fields(["kind", "text", "area", "compound", "reporter", "source", "category", "photos"])
+
+    def clean_category(self) -> Category | None:
+        value = self.cleaned_data.get("category") or ""
+        return self.categories.get(value)
