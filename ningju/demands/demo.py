@@ -770,6 +770,8 @@ CALLBACK_NOTES = {
     "dissatisfied": ("居民表示问题仍未解决，要求再次处置", "居民对处理结果不满意"),
 }
 CLOSE_REASONS = ("多次电话联系居民未接听，无法回访", "居民表示不需要回访")
+# After two unhappy callbacks the head closes it: some wishes go beyond what policy allows.
+STILL_DISSATISFIED = "居民仍不满意；诉求超出政策范围，已当面解释说明，结案"
 MERGE_REASONS = ("与已受理的同一诉求重复，合并办理", "同一问题重复反映，合并至先受理的诉求")
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -815,14 +817,14 @@ WHISTLE_AGAIN = 0.25  # a reopened demand the area cannot settle goes back to th
 # The article's own case: 恒德里's visits found bar noise, and the departments answered the whistle (闻哨报到).
 ARTICLE_BAR_AREA, ARTICLE_BAR_WHISTLE = "恒德里", 1.6
 FIRST_CALLBACK: tuple[tuple[str, int], ...] = (
-    (CallbackResult.SATISFIED, 85),
-    (CallbackResult.BASICALLY_SATISFIED, 10),
-    (CallbackResult.DISSATISFIED, 5),
+    (CallbackResult.SATISFIED, 80),
+    (CallbackResult.BASICALLY_SATISFIED, 12),
+    (CallbackResult.DISSATISFIED, 8),
 )
 LATER_CALLBACK: tuple[tuple[str, int], ...] = (
-    (CallbackResult.SATISFIED, 60),
-    (CallbackResult.BASICALLY_SATISFIED, 36),
-    (CallbackResult.DISSATISFIED, 4),
+    (CallbackResult.SATISFIED, 50),
+    (CallbackResult.BASICALLY_SATISFIED, 20),
+    (CallbackResult.DISSATISFIED, 30),
 )
 WORK_START, WORK_END = 8 * 60 + 40, 17 * 60 + 30  # minutes after midnight
 INSERT_BATCH = 2000
@@ -1506,7 +1508,8 @@ class _Life:
             at = self.step(Action.REQUEST_CALLBACK, self.handler(), self.soon(at, 30, 600))
             head = d.area.head
             if head is not None and (attempt == 2 or rng.random() < CLOSE_WITHOUT_CALLBACK):
-                self.step(Action.CLOSE, head, self.later(at, rng.randint(2, 4)), reason=rng.choice(CLOSE_REASONS))
+                reason = STILL_DISSATISFIED if attempt == 2 else rng.choice(CLOSE_REASONS)
+                self.step(Action.CLOSE, head, self.later(at, rng.randint(2, 4)), reason=reason)
                 return
             result = _weighted(rng, FIRST_CALLBACK if attempt == 0 else LATER_CALLBACK)
             when = self.soon(at, 60, 480) if rng.random() < 0.3 else self.later(at, rng.randint(1, 3))

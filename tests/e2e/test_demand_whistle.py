@@ -24,7 +24,9 @@ def as_user(page: Page, base_url: str, username: str, demand_url: str) -> None:
     page.goto(demand_url)
 
 
-def take_step(page: Page, action: Action, fill: dict[str, str] | None = None, check: list[str] | None = None) -> None:
+def take_step(
+    page: Page, action: Action, fill: dict[str, str] | None = None, check: list[str] | None = None
+) -> None:
     """Open a step's form by its button, fill what it needs and confirm; the page comes back with the new state."""
     label = str(action.label)
     step = page.locator(f"details#step-{action.value}")
@@ -59,7 +61,9 @@ def test_five_roles_carry_one_demand_from_the_door_to_the_callback(live_server, 
 
     # 2. The area cannot stop a bar: the area head blows the whistle, with a reason.
     as_user(page, base, "head-006", demand_url)
-    take_step(page, Action.WHISTLE, fill={"吹哨原因（居民区为何无法解决）": "酒吧夜间经营属执法事项，居民区多次劝导无效"})
+    take_step(
+        page, Action.WHISTLE, fill={"吹哨原因（居民区为何无法解决）": "酒吧夜间经营属执法事项，居民区多次劝导无效"}
+    )
     log_out(page)
 
     # 3. The street administrator accepts the whistle and dispatches it to 城管.
