@@ -26,9 +26,13 @@ node_modules/.installed: package.json package-lock.json
 lock:
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
+# ECharts ships source maps and unminified builds beside echarts.min.js; only the minified build is served.
+STATIC_IGNORE = --ignore "*.map" --ignore "*.mjs" --ignore "echarts.js" --ignore "echarts.common.js" \
+	--ignore "echarts.esm.js" --ignore "echarts.simple.js" --ignore "extension"
+
 run: install
 	$(BIN)/ningju migrate --noinput -v0
-	$(BIN)/ningju collectstatic --noinput -v0
+	$(BIN)/ningju collectstatic --noinput -v0 $(STATIC_IGNORE)
 	$(BIN)/ningju demo --if-empty
 	$(BIN)/ningju serve --host $(HOST) --port $(PORT)
 

@@ -262,6 +262,7 @@ STATICFILES_DIRS = [
     # Third-party front-end code comes from npm (package.json + package-lock.json), never pasted in.
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
     ("vendor/leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
+    ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
 ]
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"

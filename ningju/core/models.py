@@ -130,6 +130,10 @@ class JobKind(models.TextChoices):
     VISIT_PLAN = "visit_plan", _("走访路线规划")
     HOTLINE_IMPORT = "hotline_import", _("12345工单导入")
     DEMAND_EXPORT = "demand_export", _("诉求导出")
+    TEXT_TRAIN = "text_train", _("诉求分类模型训练")
+    CLUSTERS = "clusters", _("同类诉求分析")
+    ROLLUPS = "rollups", _("统计汇总")
+    REPORT = "report", _("报告生成")
 
 
 class Job(models.Model):
