@@ -1,0 +1,1 @@
+"""Placeholder: periodic tasks of the insights work (clusters)."""
