@@ -79,6 +79,7 @@ class AuditAction(models.TextChoices):
     LOGIN = "login", _("登录")
     LOGIN_FAILED = "login_failed", _("登录失败")
     LOGOUT = "logout", _("退出")
+    CLUSTER = "cluster", _("合并同类项")
 
 
 class AuditEntry(models.Model):

@@ -40,6 +40,7 @@ from ningju.demands.serializers import (
     ReasonActionInput,
 )
 from ningju.demands.workflow import Action
+from ningju.insights.training import suggestion_record
 from ningju.registry.models import Building, Compound, Household, PatrolSite, Resident, ResidentialArea
 from ningju.visits.api import ErrorOutput  # one error shape across the API (one schema component)
 from ningju.visits.models import Finding, Visit
@@ -155,6 +156,8 @@ class DemandListApi(ListAPIView[Demand]):
             )
         except DjangoPermissionDenied as refused:
             raise exceptions.PermissionDenied(str(refused)) from None
+        if created:
+            suggestion_record(demand=demand)
         stored = demand_detail_queryset().get(pk=demand.pk)
         return Response(
             DemandDetailOutput(stored).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK

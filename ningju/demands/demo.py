@@ -777,17 +777,18 @@ MERGE_REASONS = ("与已受理的同一诉求重复，合并办理", "同一问�
 # ---------------------------------------------------------------------------------------------------------------
 # The year: how many, of which kind, from where, how fast, how often things go wrong.
 
-DEMANDS_PER_HOUSEHOLD = 2660 / 20_000  # 1300+ opinions and 900+ problems answered, plus help and enquiries
-MIN_PER_AREA = 10
-KINDS: tuple[tuple[str, int], ...] = ((OPINION, 1360), (PROBLEM, 945), (HELP, 190), (ENQUIRY, 165))
+DEMANDS_PER_HOUSEHOLD = 2715 / 20_000  # 1300+ opinions answered and 900+ problems found and solved, plus more
+MIN_PER_AREA = 12  # enough for every kind to show up in a small area (largest remainders)
+KINDS: tuple[tuple[str, int], ...] = ((OPINION, 1360), (PROBLEM, 1000), (HELP, 190), (ENQUIRY, 165))
 SOURCES: dict[str, tuple[tuple[str, int], ...]] = {
     OPINION: ((Source.VISIT, 42), (Source.WALK_IN, 20), (Source.ONLINE, 28), (Source.HOTLINE, 10)),
+    # The article's problems are the ones cadres found themselves (主动发现): on visits and patrols.
     PROBLEM: (
-        (Source.VISIT, 42),
-        (Source.PATROL, 30),
-        (Source.WALK_IN, 8),
-        (Source.ONLINE, 10),
-        (Source.HOTLINE, 10),
+        (Source.VISIT, 55),
+        (Source.PATROL, 40),
+        (Source.WALK_IN, 2),
+        (Source.ONLINE, 1),
+        (Source.HOTLINE, 2),
     ),
     HELP: ((Source.VISIT, 45), (Source.WALK_IN, 30), (Source.ONLINE, 15), (Source.HOTLINE, 10)),
     ENQUIRY: ((Source.WALK_IN, 45), (Source.ONLINE, 30), (Source.VISIT, 15), (Source.HOTLINE, 10)),

@@ -27,6 +27,7 @@ from ningju.demands import services
 from ningju.demands.attachments import attachment_add
 from ningju.demands.forms import IntakeForm
 from ningju.demands.models import Category, Demand, Kind, Source
+from ningju.insights.training import suggestion_record
 from ningju.registry.models import Building, Compound, Household, PatrolSite, Resident, ResidentialArea
 from ningju.visits.models import Finding, Visit
 
@@ -191,6 +192,7 @@ def demand_new(request: AuthedRequest) -> HttpResponse:
                 if created:
                     for upload in data["photos"]:
                         attachment_add(user=user, demand=demand, upload=upload)
+                    suggestion_record(demand=demand)
         except PermissionDenied as refused:
             form.add_error(None, str(refused))
         except ApplicationError as error:

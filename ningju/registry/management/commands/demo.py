@@ -17,6 +17,7 @@ from ningju.core.errors import ApplicationError
 from ningju.demands.demo import DemandDemoResult, demo_demands, demo_demands_delete
 from ningju.demands.models import ExtensionStatus, Kind
 from ningju.demands.workflow import CallbackResult
+from ningju.insights.demo import demo_insights
 from ningju.registry.demo import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, demo_accounts, demo_build, demo_delete
 from ningju.registry.demo.reference import STREET_CODE, STREET_NAME
 from ningju.registry.models import Street
@@ -186,6 +187,16 @@ class Command(BaseCommand):
             )
         )
         for line in _demand_summary(demands):
+            self.stdout.write("  " + line)
+        try:
+            insights = demo_insights(street=street, today=today)
+        except (ApplicationError, DatabaseError) as error:
+            self.stdout.write(self.style.WARNING(_("统计分析未能生成：%(error)s") % {"error": error}))
+            return
+        self.stdout.write(
+            self.style.SUCCESS(_("已生成统计分析（用时%(seconds).1f秒）：") % {"seconds": insights.seconds})
+        )
+        for line in insights.lines():
             self.stdout.write("  " + line)
 
     def _print_accounts(self) -> None:
