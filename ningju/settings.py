@@ -158,8 +158,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
+elif TESTING:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # A local run has several processes (gunicorn workers, the task worker): a file cache under var/ is shared by all,
+    # so dashboards the task worker computes after each refresh are ready for the web workers.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache" / "django"),
+        }
+    }
 
 # One task mechanism for everything long or periodic: huey, embedded (SQLite file) by default, Redis when set.
 HUEY: dict[str, object] = {

@@ -464,3 +464,21 @@ def test_head_sees_cadres_role_only_in_own_area(world: World) -> None:
     other_head = factories.area_user(world.youyicun, Role.AREA_HEAD, username="head-009")
     scope = dashboards.dashboard_scope(other_head)
     assert scope.area == world.youyicun and scope.level == dashboards.AREA
+
+
+def test_the_refresh_task_fills_this_months_dashboards_before_anyone_asks(
+    story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refresh_today_rollups_task.call_local()
+    # The street administrator's street and area views and the head's area view are ready: reading them computes
+    # nothing (a computation would fail here).
+    monkeypatch.setattr(dashboards, "_coverage_chart", lambda *args: pytest.fail("dashboard computed on read"))
+    for user, query in (
+        (story.world.admin, ""),
+        (story.world.admin, "?area=310106006006"),
+        (story.world.head, ""),
+    ):
+        client = Client()
+        client.force_login(user)
+        response = client.get(URL + query)
+        assert response.status_code == 200, user

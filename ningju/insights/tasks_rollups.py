@@ -4,6 +4,7 @@ the last two weeks, so late edits and first-contact deadlines that ran out over 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from ningju.insights.dashboards import dashboards_warm
 from ningju.insights.rollups import refresh_recent, refresh_today
 from ningju.registry.models import Street
 
@@ -12,6 +13,7 @@ from ningju.registry.models import Street
 def refresh_today_rollups_task() -> None:
     for street in Street.objects.all():
         refresh_today(street=street)
+        dashboards_warm(street)  # the refresh started a new cache generation: fill it before readers come
 
 
 @db_periodic_task(crontab(hour="1", minute="7"))
