@@ -620,7 +620,7 @@ def dashboards_warm(street: Street, *, now: datetime | None = None) -> int:
     for admin in viewers:
         scopes.append(dashboard_scope(admin))
         scopes += [dashboard_scope(admin, area_code=area.code) for area in street.areas.all()]
-    seen_areas: set[int] = set()
+    seen_areas: set[int | None] = set()
     for head in heads:
         if head.area_id not in seen_areas:  # one head per area: the bundle is shared by role and scope
             seen_areas.add(head.area_id)
