@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "ningju.visits",
     "ningju.demands",
     "ningju.insights",
+    "ningju.meetings",
     "ningju.api",
 ]
 

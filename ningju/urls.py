@@ -9,6 +9,7 @@ urlpatterns = [
     path("visits/", include("ningju.visits.urls")),
     path("demands/", include("ningju.demands.urls")),
     path("insights/", include("ningju.insights.urls")),
+    path("meetings/", include("ningju.meetings.urls")),
     path("api/", include("ningju.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

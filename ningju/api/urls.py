@@ -26,6 +26,7 @@ urlpatterns = [
     path("v1/", include(v1)),
     path("v1/", include("ningju.visits.api")),
     path("v1/", include("ningju.demands.api")),
+    path("v1/", include("ningju.meetings.api")),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path(

@@ -1,0 +1,1 @@
+"""Meeting pages: meetings and their problem lists, action items, the troika grid, events, training, assessment."""

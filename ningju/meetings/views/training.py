@@ -1,0 +1,5 @@
+"""Placeholder: filled by the meetings work."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
