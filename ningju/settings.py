@@ -320,6 +320,10 @@ DEFAULT_FROM_EMAIL = env("NINGJU_EMAIL_FROM", "ningju@localhost")
 # A demand turns yellow this many working days before its deadline (0: only on the due day itself).
 NINGJU_DEMAND_WARN_WORKDAYS = int(env("NINGJU_DEMAND_WARN_WORKDAYS", "0") or 0)
 
+# --- meetings ---------------------------------------------------------------------------------------------
+# 三驾马车: how many on-site troika meetings each compound holds per calendar month (一小区一月一会).
+NINGJU_TROIKA_PER_MONTH = int(env("NINGJU_TROIKA_PER_MONTH", "1") or 1)
+
 # --- security ---------------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
