@@ -254,6 +254,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # "kind"/"status" name several choice sets (demands, meetings, events): name each one explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "ningju.demands.models.Kind",
+        "MeetingKindEnum": "ningju.meetings.models.MeetingKind",
+        "MeetingStatusEnum": "ningju.meetings.models.MeetingStatus",
+        "ActionStatusEnum": "ningju.meetings.models.ActionStatus",
+        "EventKindEnum": "ningju.meetings.models.EventKind",
+    },
 }
 
 # --- language and time ------------------------------------------------------------------------------------

@@ -28,6 +28,12 @@ V1_PATHS = [
     "/api/v1/visits/{id}/",
     "/api/v1/demands/",
     "/api/v1/demands/{id}/",
+    "/api/v1/meetings/",
+    "/api/v1/meetings/{id}/",
+    "/api/v1/action-items/",
+    "/api/v1/action-items/{id}/",
+    "/api/v1/events/",
+    "/api/v1/scorecards/",
     *(
         f"/api/v1/demands/{{id}}/{step}/"
         for step in (
@@ -92,7 +98,10 @@ def test_every_registry_endpoint_needs_a_token_or_session(schema: dict[str, Any]
 def test_operations_are_grouped_by_resource(schema: dict[str, Any]) -> None:
     tags = {operation["tags"][0] for path in V1_PATHS for operation in schema["paths"][path].values()}
 
-    assert tags == {"auth", "areas", "compounds", "buildings", "households", "residents", "visits", "demands"}
+    assert tags == {
+        *("auth", "areas", "compounds", "buildings", "households", "residents", "visits", "demands"),
+        *("meetings", "action-items", "events", "scorecards"),
+    }
 
 
 def test_lists_are_paginated_with_page_size(schema: dict[str, Any]) -> None:

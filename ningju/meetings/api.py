@@ -1,5 +1,372 @@
-"""Placeholder: the meetings API (filled by the meetings work)."""
+"""Meetings, action items, events and issued scorecards over JSON, mounted under /api/v1/.
 
-from django.urls import URLPattern
+Reads are scoped exactly like the pages. `POST /api/v1/action-items/` adds an item and
+`PATCH /api/v1/action-items/{id}/` records progress (status, result, deadline, owner) through the same services as
+the pages: a broken rule answers 400 with the Chinese message, a meeting, demand or item outside the user's scope
+403, and nothing is written on any refusal.
+"""
 
-urlpatterns: list[URLPattern] = []
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import Prefetch, QuerySet
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, serializers, status
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ningju.api.views import current_user, query_filters
+from ningju.core import scoping
+from ningju.core.models import User
+from ningju.meetings import selectors, services
+from ningju.meetings.models import (
+    ActionItem,
+    ActionStatus,
+    AgendaItem,
+    Event,
+    Meeting,
+    MeetingKind,
+    MeetingStatus,
+    ScorecardIssue,
+)
+from ningju.registry.models import Department
+from ningju.visits.api import ErrorOutput
+
+TAG = "meetings"
+ACTION_TAG = "action-items"
+EVENT_TAG = "events"
+SCORECARD_TAG = "scorecards"
+
+
+def _refused(refused: DjangoPermissionDenied) -> exceptions.PermissionDenied:
+    return exceptions.PermissionDenied(str(refused))
+
+
+def _get(user: Any, queryset: "QuerySet[Any]", pk: int) -> Any:
+    try:
+        return scoping.get_for_user(user, queryset, pk=pk)
+    except DjangoPermissionDenied as refused:
+        raise _refused(refused) from None
+
+
+# --- serializers -----------------------------------------------------------------------------------------------
+
+
+class MeetingFilterInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=MeetingKind.choices, required=False)
+    status = serializers.ChoiceField(choices=MeetingStatus.choices, required=False)
+
+
+class MeetingOutput(serializers.ModelSerializer[Meeting]):
+    area = serializers.CharField(source="area.code", allow_null=True, default=None)
+    compound = serializers.IntegerField(source="compound_id", allow_null=True)
+
+    class Meta:
+        model = Meeting
+        fields = ["id", "kind", "status", "title", "area", "compound", "held_at", "place"]
+
+
+class AgendaItemOutput(serializers.ModelSerializer[AgendaItem]):
+    demand = serializers.IntegerField(source="demand_id")
+    demand_state = serializers.CharField(source="demand.state")
+
+    class Meta:
+        model = AgendaItem
+        fields = ["demand", "demand_state", "order", "note"]
+
+
+class AttendeeOutput(serializers.Serializer):
+    user = serializers.IntegerField(source="user_id", allow_null=True)
+    name = serializers.CharField()
+    party = serializers.CharField()
+    organisation = serializers.CharField()
+
+
+class ActionItemOutput(serializers.ModelSerializer[ActionItem]):
+    owner = serializers.IntegerField(source="owner_id", allow_null=True)
+    department = serializers.IntegerField(source="department_id", allow_null=True)
+    meeting = serializers.IntegerField(source="meeting_id", allow_null=True)
+    area = serializers.CharField(source="area.code", allow_null=True, default=None)
+    demands = serializers.SerializerMethodField()
+    alert = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ActionItem
+        fields = [
+            "id",
+            "title",
+            "description",
+            "status",
+            "deadline",
+            "alert",
+            "owner",
+            "department",
+            "meeting",
+            "area",
+            "demands",
+            "result",
+            "done_at",
+            "created_at",
+        ]
+
+    def get_demands(self, item: ActionItem) -> list[int]:
+        return [demand.pk for demand in item.demands.all()]
+
+    def get_alert(self, item: ActionItem) -> str:
+        """ "red" after the deadline, "yellow" on the deadline day, "" otherwise or once done."""
+        return selectors.action_colour(item)
+
+
+class MeetingDetailOutput(MeetingOutput):
+    attendees = AttendeeOutput(many=True, read_only=True)
+    agenda = AgendaItemOutput(source="agenda_items", many=True, read_only=True)
+    action_items = ActionItemOutput(many=True, read_only=True)
+
+    class Meta(MeetingOutput.Meta):
+        fields = [
+            *MeetingOutput.Meta.fields,
+            *("inspected", "minutes", "decisions", "attendees", "agenda", "action_items"),
+        ]
+
+
+class ActionFilterInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ActionStatus.choices, required=False)
+    mine = serializers.BooleanField(required=False, help_text=gettext_lazy("只看我（或本部门）负责的"))
+
+
+class ActionCreateInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    owner = serializers.IntegerField(required=False, allow_null=True, default=None)
+    department = serializers.IntegerField(required=False, allow_null=True, default=None)
+    deadline = serializers.DateField(required=False, allow_null=True, default=None)
+    days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text=gettext_lazy("完成时限：自今天起的工作日数（未给出 deadline 时使用，默认5）"),
+    )
+    meeting = serializers.IntegerField(required=False, allow_null=True, default=None)
+    demands = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+
+
+class ActionUpdateInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ActionStatus.choices, required=False)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    result = serializers.CharField(required=False, allow_blank=True)
+    deadline = serializers.DateField(required=False)
+    owner = serializers.IntegerField(required=False, allow_null=True)
+    department = serializers.IntegerField(required=False, allow_null=True)
+
+
+class CommunityEventOutput(serializers.ModelSerializer[Event]):
+    area = serializers.CharField(source="area.code", allow_null=True, default=None)
+
+    class Meta:
+        model = Event
+        fields = ["id", "kind", "title", "organiser", "place", "starts_at", "ends_at", "capacity", "area"]
+
+
+class ScorecardOutput(serializers.ModelSerializer[ScorecardIssue]):
+    class Meta:
+        model = ScorecardIssue
+        fields = ["id", "subject", "start", "end", "issued_at", "rows"]
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _owner(pk: int | None) -> User | None:
+    if pk is None:
+        return None
+    found = User.objects.filter(pk=pk).first()
+    if found is None:
+        raise serializers.ValidationError({"owner": [_("责任人不存在。")]})
+    return found
+
+
+def _department(pk: int | None) -> Department | None:
+    if pk is None:
+        return None
+    found = Department.objects.filter(pk=pk).first()
+    if found is None:
+        raise serializers.ValidationError({"department": [_("责任部门不存在。")]})
+    return found
+
+
+def action_detail_queryset() -> "QuerySet[ActionItem]":
+    return selectors.action_queryset().prefetch_related("demands")
+
+
+def meeting_detail_queryset() -> "QuerySet[Meeting]":
+    return selectors.meeting_queryset().prefetch_related(
+        "attendees",
+        Prefetch("agenda_items", queryset=AgendaItem.objects.select_related("demand")),
+        Prefetch("action_items", queryset=action_detail_queryset()),
+    )
+
+
+# --- views -----------------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        parameters=[MeetingFilterInput],
+        description=gettext_lazy(
+            "可见范围内的会议，最新的在前：街道管理员看全街道，居民区干部看本居民区和街道层面的会议。"
+        ),
+    )
+)
+class MeetingListApi(ListAPIView[Meeting]):
+    serializer_class = MeetingOutput
+
+    def get_queryset(self) -> "QuerySet[Meeting]":
+        filters = query_filters(self.request, MeetingFilterInput)
+        return selectors.meetings_for(
+            current_user(self.request), kind=filters.get("kind", ""), status=filters.get("status", "")
+        )
+
+
+@extend_schema(tags=[TAG], responses={200: MeetingDetailOutput, 403: ErrorOutput, 404: ErrorOutput})
+class MeetingDetailApi(RetrieveAPIView[Meeting]):
+    """One meeting with its attendees, problem list (with each demand's state) and action items."""
+
+    serializer_class = MeetingDetailOutput
+
+    def get_object(self) -> Meeting:
+        return _get(self.request.user, meeting_detail_queryset(), self.kwargs["pk"])
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[ACTION_TAG],
+        parameters=[ActionFilterInput],
+        description=gettext_lazy("可见范围内的行动事项，按完成时限排序；部门联络员看本部门的事项。"),
+    )
+)
+class ActionItemListApi(ListAPIView[ActionItem]):
+    serializer_class = ActionItemOutput
+
+    def get_queryset(self) -> "QuerySet[ActionItem]":
+        filters = query_filters(self.request, ActionFilterInput)
+        user = current_user(self.request)
+        queryset = scoping.visible(user, action_detail_queryset())
+        if "status" in filters:
+            queryset = queryset.filter(status=filters["status"])
+        if filters.get("mine"):
+            queryset = queryset.filter(selectors.mine_q(user))
+        return queryset
+
+    @extend_schema(
+        tags=[ACTION_TAG],
+        request=ActionCreateInput,
+        responses={201: ActionItemOutput, 400: ErrorOutput, 403: ErrorOutput},
+        description=gettext_lazy(
+            "新建一条行动事项：责任人或责任部门至少一个；完成时限为日期，或自今天起的工作日数（默认5）。"
+            "来源会议和对应诉求须在您的范围内（否则403）。"
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        user = current_user(request)
+        serializer = ActionCreateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        meeting = None
+        if data["meeting"] is not None:
+            meeting = _get(user, selectors.meeting_queryset(), data["meeting"])
+        try:
+            deadline = services.resolve_deadline(deadline=data["deadline"], days=data["days"])
+            item = services.action_create(
+                user=user,
+                title=data["title"],
+                description=data["description"],
+                owner=_owner(data["owner"]),
+                department=_department(data["department"]),
+                deadline=deadline,
+                meeting=meeting,
+                demand_ids=data["demands"],
+            )
+        except DjangoPermissionDenied as refused:
+            raise _refused(refused) from None
+        stored = action_detail_queryset().get(pk=item.pk)
+        return Response(ActionItemOutput(stored).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(tags=[ACTION_TAG], responses={200: ActionItemOutput, 403: ErrorOutput, 404: ErrorOutput}),
+)
+class ActionItemDetailApi(RetrieveAPIView[ActionItem]):
+    serializer_class = ActionItemOutput
+
+    def get_object(self) -> ActionItem:
+        return _get(self.request.user, action_detail_queryset(), self.kwargs["pk"])
+
+    @extend_schema(
+        tags=[ACTION_TAG],
+        request=ActionUpdateInput,
+        responses={200: ActionItemOutput, 400: ErrorOutput, 403: ErrorOutput, 404: ErrorOutput},
+        description=gettext_lazy(
+            "记录行动事项的进展：状态、进展说明、完成情况、完成时限、责任人/部门。标记完成须有完成情况；"
+            "某诉求的行动事项全部完成时，按诉求流程尝试办结，流程不允许时通知首问负责人。"
+        ),
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        user = current_user(request)
+        _get(user, ActionItem.objects.all(), pk)
+        serializer = ActionUpdateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        changes: dict[str, Any] = {}
+        if "owner" in data:
+            changes["owner"] = _owner(data["owner"])
+        if "department" in data:
+            changes["department"] = _department(data["department"])
+        try:
+            services.action_update(
+                user=user,
+                item_id=pk,
+                status=data.get("status"),
+                note=data.get("note", ""),
+                result=data.get("result"),
+                deadline=data.get("deadline"),
+                **changes,
+            )
+        except DjangoPermissionDenied as refused:
+            raise _refused(refused) from None
+        return Response(ActionItemOutput(action_detail_queryset().get(pk=pk)).data)
+
+
+@extend_schema_view(get=extend_schema(tags=[EVENT_TAG]))
+class EventListApi(ListAPIView[Event]):
+    """Community-building events the user may see, newest first."""
+
+    serializer_class = CommunityEventOutput
+
+    def get_queryset(self) -> "QuerySet[Event]":
+        return scoping.visible(self.request.user, Event.objects.select_related("area"))
+
+
+@extend_schema_view(get=extend_schema(tags=[SCORECARD_TAG]))
+class ScorecardListApi(ListAPIView[ScorecardIssue]):
+    """Issued assessment scorecards of the user's street, newest first, frozen as issued."""
+
+    serializer_class = ScorecardOutput
+
+    def get_queryset(self) -> "QuerySet[ScorecardIssue]":
+        return scoping.visible(self.request.user, ScorecardIssue.objects.all())
+
+
+urlpatterns = [
+    path("meetings/", MeetingListApi.as_view(), name="api_meeting_list"),
+    path("meetings/<int:pk>/", MeetingDetailApi.as_view(), name="api_meeting_detail"),
+    path("action-items/", ActionItemListApi.as_view(), name="api_action_list"),
+    path("action-items/<int:pk>/", ActionItemDetailApi.as_view(), name="api_action_detail"),
+    path("events/", EventListApi.as_view(), name="api_event_list"),
+    path("scorecards/", ScorecardListApi.as_view(), name="api_scorecard_list"),
+]

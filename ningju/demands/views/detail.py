@@ -37,6 +37,7 @@ from ningju.demands.models import (
     Kind,
 )
 from ningju.demands.workflow import Action, DeadlineStage, DispatchState
+from ningju.meetings.selectors import action_colour, demand_meetings
 from ningju.registry.models import Department
 from ningju.visits.models import Visit
 
@@ -127,8 +128,11 @@ def _page(user: User, demand: Demand, bound: StepForm | None) -> dict[str, Any]:
     if demand.visit_id is not None and scoping.visible(user, Visit.objects.filter(pk=demand.visit_id)).exists():
         visit_url = demand.visit_id
     now = timezone.now()
+    meetings, action_items = demand_meetings(user, demand)  # 会议与行动: the chain seen from the demand's end
     return {
         "demand": demand,
+        "meetings": meetings,
+        "action_items": [(item, action_colour(item)) for item in action_items],
         "state_colour": display.state_colour(demand.state),
         "deadline_colour": display.deadline_colour(demand, now),
         "deadline_label": _deadline_label(demand),

@@ -18,6 +18,7 @@ from ningju.demands.demo import DemandDemoResult, demo_demands, demo_demands_del
 from ningju.demands.models import ExtensionStatus, Kind
 from ningju.demands.workflow import CallbackResult
 from ningju.insights.demo import demo_insights
+from ningju.meetings.demo import demo_meetings, demo_meetings_delete
 from ningju.registry.demo import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, demo_accounts, demo_build, demo_delete
 from ningju.registry.demo.reference import STREET_CODE, STREET_NAME
 from ningju.registry.models import Street
@@ -86,6 +87,7 @@ class Command(BaseCommand):
                     # Demands point at visits, findings, households and users; visits, pairings and routes at
                     # households and users: they go first, in that order.
                     street = Street.objects.get(code=STREET_CODE)
+                    demo_meetings_delete(street)
                     demo_demands_delete(street)
                     demo_visits_delete(street)
                     demo_delete()
@@ -128,6 +130,7 @@ class Command(BaseCommand):
             self._write_visits(seed=seed, today=today, progress=progress)
             if not no_demands:
                 self._write_demands(seed=seed, today=today, progress=progress)
+                self._write_meetings(seed=seed, today=today, progress=progress)
         self._print_accounts()
 
     def _write_visits(self, *, seed: int, today: date, progress: Callable[[str], None] | None) -> None:
@@ -197,6 +200,18 @@ class Command(BaseCommand):
             self.style.SUCCESS(_("已生成统计分析（用时%(seconds).1f秒）：") % {"seconds": insights.seconds})
         )
         for line in insights.lines():
+            self.stdout.write("  " + line)
+
+    def _write_meetings(self, *, seed: int, today: date, progress: Callable[[str], None] | None) -> None:
+        """A year of meetings, troika offices, action items, community events and training (issue 6, item 7)."""
+        street = Street.objects.get(code=STREET_CODE)
+        try:
+            meetings = demo_meetings(street=street, seed=seed, today=today, progress=progress)
+        except (ApplicationError, DatabaseError) as error:
+            self.stdout.write(self.style.WARNING(_("会议等演示数据未能生成：%(error)s") % {"error": error}))
+            return
+        self.stdout.write(self.style.SUCCESS(_("已生成会议、行动清单、社区活动和培训：")))
+        for line in meetings.lines():
             self.stdout.write("  " + line)
 
     def _print_accounts(self) -> None:
