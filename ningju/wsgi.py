@@ -3,6 +3,11 @@
 import os
 
 from django.core.wsgi import get_wsgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ningju.settings")
 application = get_wsgi_application()
+
+# Load every page's code now (the URLconf imports scikit-learn, PyVRP, reportlab …: seconds): with gunicorn's
+# --preload the master does it once before forking, so no resident waits for it on a worker's first request.
+get_resolver().url_patterns  # noqa: B018 — touching it is the point

@@ -37,6 +37,7 @@ class Command(BaseCommand):
             str(settings.VAR_DIR / "access.log"),
             "--timeout",
             "120",
+            "--preload",  # load the application once in the master (see ningju/wsgi.py), then fork the workers
         ]
         worker = [sys.executable, "-m", "ningju", "run_huey", "--quiet"]
         children = [subprocess.Popen(worker), subprocess.Popen(web)]
