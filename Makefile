@@ -27,7 +27,8 @@ lock:
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
 # ECharts ships source maps and unminified builds beside echarts.min.js; only the minified build is served.
-STATIC_IGNORE = --ignore "*.map" --ignore "*.mjs" --ignore "echarts.js" --ignore "echarts.common.js" \
+# Only ECharts' own files: other packages' source maps (the API docs' redoc) are referenced and must be collected.
+STATIC_IGNORE = --ignore "echarts*.map" --ignore "echarts*.mjs" --ignore "echarts.js" --ignore "echarts.common.js" \
 	--ignore "echarts.esm.js" --ignore "echarts.simple.js" --ignore "extension"
 
 run: install
