@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -10,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from ningju.core.errors import ApplicationError
+from ningju.demands import rates
 from ningju.demands.attachments import ACCEPT_ATTRIBUTE, check_upload
 from ningju.demands.models import Category, Kind, Source
 from ningju.demands.workflow import MISSING, TRANSITIONS, Action, CallbackResult, Field, State
@@ -219,3 +221,58 @@ class IntakeForm(forms.Form):
     def clean_category(self) -> Category | None:
         value = self.cleaned_data.get("category") or ""
         return self.categories.get(value)
+
+
+# The longest custom statistics period: figures over more than a few years say little, and the queries grow with it.
+MAX_PERIOD_DAYS = 5 * 366
+# Typing a date means a custom period: the select follows, so the dates are not ignored for the named period.
+PICK_CUSTOM = "this.form.period.value='custom'"
+
+
+class StatsPeriodForm(forms.Form):
+    """A statistics period: a named one (this month … last year) or a custom start and end, every field optional.
+
+    The rates page, the dashboards and the scorecards add their own fields (a grouping, a drill-down) on top."""
+
+    period = forms.ChoiceField(
+        label=_("统计期间"),
+        required=False,
+        choices=list(rates.PERIODS.items()),
+        error_messages={"invalid_choice": _("请选择有效的统计期间。")},
+    )
+    start = forms.DateField(
+        label=_("开始日期"),
+        required=False,
+        widget=forms.DateInput({"type": "date", "onchange": PICK_CUSTOM}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("请输入有效的日期，格式为 YYYY-MM-DD。")},
+    )
+    end = forms.DateField(
+        label=_("结束日期"),
+        required=False,
+        widget=forms.DateInput({"type": "date", "onchange": PICK_CUSTOM}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("请输入有效的日期，格式为 YYYY-MM-DD。")},
+    )
+
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        # Dates typed without choosing "自定义" mean a custom period all the same.
+        period = data.get("period") or (rates.CUSTOM if start or end else rates.THIS_MONTH)
+        if period == rates.CUSTOM:
+            if start is None and "start" not in self.errors:
+                self.add_error("start", _("自定义期间须填写开始日期。"))
+            if end is None and "end" not in self.errors:
+                self.add_error("end", _("自定义期间须填写结束日期。"))
+            if start and end:
+                if start > end:
+                    self.add_error("start", _("开始日期不能晚于结束日期。"))
+                elif (end - start).days > MAX_PERIOD_DAYS:
+                    self.add_error("start", _("统计期间最长五年。"))
+        else:
+            start, end = rates.period_dates(period, self.today)
+        data["period"], data["start"], data["end"] = period, start, end
+        return data

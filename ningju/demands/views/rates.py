@@ -23,36 +23,15 @@ from ningju.core.models import AuditAction
 from ningju.core.tables import write_xlsx
 from ningju.core.workdays import calendar_warning
 from ningju.demands import rates
+from ningju.demands.forms import StatsPeriodForm
 from ningju.registry.models import ResidentialArea
 
-# The longest custom period: rates over more than a few years say little, and the query grows with it.
-MAX_PERIOD_DAYS = 5 * 366
-# Typing a date means a custom period: the select follows, so the dates are not ignored for the named period.
-PICK_CUSTOM = "this.form.period.value='custom'"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class PeriodForm(forms.Form):
-    """The period (a named one, or a custom start and end) and the grouping tab; every field optional."""
+class PeriodForm(StatsPeriodForm):
+    """The period and the grouping tab; every field optional."""
 
-    period = forms.ChoiceField(
-        label=gettext_lazy("统计期间"),
-        required=False,
-        choices=list(rates.PERIODS.items()),
-        error_messages={"invalid_choice": gettext_lazy("请选择有效的统计期间。")},
-    )
-    start = forms.DateField(
-        label=gettext_lazy("开始日期"),
-        required=False,
-        widget=forms.DateInput({"type": "date", "onchange": PICK_CUSTOM}, format="%Y-%m-%d"),
-        error_messages={"invalid": gettext_lazy("请输入有效的日期，格式为 YYYY-MM-DD。")},
-    )
-    end = forms.DateField(
-        label=gettext_lazy("结束日期"),
-        required=False,
-        widget=forms.DateInput({"type": "date", "onchange": PICK_CUSTOM}, format="%Y-%m-%d"),
-        error_messages={"invalid": gettext_lazy("请输入有效的日期，格式为 YYYY-MM-DD。")},
-    )
     by = forms.ChoiceField(
         label=gettext_lazy("分组"),
         required=False,
@@ -60,31 +39,14 @@ class PeriodForm(forms.Form):
     )
 
     def __init__(self, *args: Any, groupings: tuple[str, ...], today: date, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, today=today, **kwargs)
         self.groupings = groupings
-        self.today = today
         by = self.fields["by"]
         assert isinstance(by, forms.ChoiceField)
         by.choices = [(key, rates.GROUPINGS[key]) for key in groupings]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        # Dates typed without choosing "自定义" mean a custom period all the same.
-        period = data.get("period") or (rates.CUSTOM if start or end else rates.THIS_MONTH)
-        if period == rates.CUSTOM:
-            if start is None and "start" not in self.errors:
-                self.add_error("start", _("自定义期间须填写开始日期。"))
-            if end is None and "end" not in self.errors:
-                self.add_error("end", _("自定义期间须填写结束日期。"))
-            if start and end:
-                if start > end:
-                    self.add_error("start", _("开始日期不能晚于结束日期。"))
-                elif (end - start).days > MAX_PERIOD_DAYS:
-                    self.add_error("start", _("统计期间最长五年。"))
-        else:
-            start, end = rates.period_dates(period, self.today)
-        data["period"], data["start"], data["end"] = period, start, end
+        data = super().clean()
         data["by"] = data.get("by") or self.groupings[0]
         return data
 

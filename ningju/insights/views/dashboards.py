@@ -14,7 +14,6 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from ningju.core import scoping
 from ningju.core.audit import audit
@@ -23,62 +22,19 @@ from ningju.core.models import AuditAction
 from ningju.core.tables import write_xlsx
 from ningju.core.workdays import calendar_warning
 from ningju.demands import rates
+from ningju.demands.forms import StatsPeriodForm
 from ningju.insights import dashboards
 
-# The longest custom period, as on the rates page.
-MAX_PERIOD_DAYS = 5 * 366
-PICK_CUSTOM = "this.form.period.value='custom'"
 # The most rows a table on the page lists (the map's buildings can be a thousand); the download has them all.
 TABLE_ROWS = 100
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class DashboardForm(forms.Form):
+class DashboardForm(StatsPeriodForm):
     """The period (a named one, or a custom start and end) and the drill-down (an area code, a username)."""
 
-    period = forms.ChoiceField(
-        label=gettext_lazy("统计期间"),
-        required=False,
-        choices=list(rates.PERIODS.items()),
-        error_messages={"invalid_choice": gettext_lazy("请选择有效的统计期间。")},
-    )
-    start = forms.DateField(
-        label=gettext_lazy("开始日期"),
-        required=False,
-        widget=forms.DateInput({"type": "date", "onchange": PICK_CUSTOM}, format="%Y-%m-%d"),
-        error_messages={"invalid": gettext_lazy("请输入有效的日期，格式为 YYYY-MM-DD。")},
-    )
-    end = forms.DateField(
-        label=gettext_lazy("结束日期"),
-        required=False,
-        widget=forms.DateInput({"type": "date", "onchange": PICK_CUSTOM}, format="%Y-%m-%d"),
-        error_messages={"invalid": gettext_lazy("请输入有效的日期，格式为 YYYY-MM-DD。")},
-    )
     area = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
     cadre = forms.CharField(required=False, max_length=150, widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.today = today
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        period = data.get("period") or (rates.CUSTOM if start or end else rates.THIS_MONTH)
-        if period == rates.CUSTOM:
-            if start is None and "start" not in self.errors:
-                self.add_error("start", _("自定义期间须填写开始日期。"))
-            if end is None and "end" not in self.errors:
-                self.add_error("end", _("自定义期间须填写结束日期。"))
-            if start and end:
-                if start > end:
-                    self.add_error("start", _("开始日期不能晚于结束日期。"))
-                elif (end - start).days > MAX_PERIOD_DAYS:
-                    self.add_error("start", _("统计期间最长五年。"))
-        else:
-            start, end = rates.period_dates(period, self.today)
-        data["period"], data["start"], data["end"] = period, start, end
-        return data
 
 
 def _options(request: AuthedRequest) -> tuple[DashboardForm, dict[str, Any], bool]:
