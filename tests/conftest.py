@@ -1,9 +1,13 @@
 """Shared fixtures: a small street with two areas (恒德里 and 又一村), one household each, and one user per role."""
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.utils import translation
 
@@ -14,6 +18,45 @@ from ningju.demands.models import Category
 from ningju.registry import models
 from ningju.registry.defaults import ensure_defaults
 from tests import factories
+
+
+def _test_today() -> datetime | None:
+    """NINGJU_TEST_TODAY=YYYY-MM-DD[THH:MM]: the Shanghai moment the whole run pretends is now (unset: the real clock)."""
+    value = os.environ.get("NINGJU_TEST_TODAY", "").strip()
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value if "T" in value else f"{value}T10:00")
+    return moment.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clock_of_the_run() -> Iterator[None]:
+    """CI runs the suite again on awkward days (a weekend, a 调休 working Sunday, a month's last day) by setting
+    NINGJU_TEST_TODAY: every test that reads "today" without fixing its own clock then fails there, not on a user's
+    machine. The clock ticks from that moment. Browser tests (marked e2e) talk to a server in another process that
+    keeps the real clock, so they run on the real clock too (see `real_clock_for_browser_tests`)."""
+    moment = _test_today()
+    if moment is None:
+        yield
+        return
+    _run_clock.append(time_machine.travel(moment, tick=True))
+    _run_clock[0].start()
+    yield
+    _run_clock.pop().stop()
+
+
+_run_clock: list[time_machine.travel] = []
+
+
+@pytest.fixture(autouse=True)
+def real_clock_for_browser_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Step out of NINGJU_TEST_TODAY's travel for an e2e test, whose server process cannot follow it."""
+    if not _run_clock or request.node.get_closest_marker("e2e") is None:
+        yield
+        return
+    _run_clock[0].stop()
+    yield
+    _run_clock[0].start()
 
 
 @dataclass
