@@ -26,14 +26,9 @@ node_modules/.installed: package.json package-lock.json
 lock:
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
-# ECharts ships source maps and unminified builds beside echarts.min.js; only the minified build is served.
-# Only ECharts' own files: other packages' source maps (the API docs' redoc) are referenced and must be collected.
-STATIC_IGNORE = --ignore "echarts*.map" --ignore "echarts*.mjs" --ignore "echarts.js" --ignore "echarts.common.js" \
-	--ignore "echarts.esm.js" --ignore "echarts.simple.js" --ignore "extension"
-
+# `ningju serve` collects the static files first (what is left out: STATIC_IGNORE in ningju/core/management/commands/collect.py).
 run: install
 	$(BIN)/ningju migrate --noinput -v0
-	$(BIN)/ningju collectstatic --noinput -v0 $(STATIC_IGNORE)
 	$(BIN)/ningju demo --if-empty
 	$(BIN)/ningju serve --host $(HOST) --port $(PORT)
 

@@ -8,6 +8,7 @@ nothing is generated: the secrets must come from the environment, or the process
 import os
 import secrets
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
         "transaction_mode": "IMMEDIATE",
     }
+    if TESTING:
+        # A file, not SQLite's in-memory default: the browser tests' gunicorn (another process) reads the same test
+        # database. One file per pytest process, so that two test runs in one checkout never share one.
+        DATABASES["default"]["TEST"] = {
+            "NAME": str(Path(tempfile.gettempdir()) / f"ningju-test-{os.getpid()}.sqlite3")
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache and background tasks ---------------------------------------------------------------------------
@@ -274,7 +281,8 @@ USE_TZ = True
 
 # --- files ------------------------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic puts the files whitenoise serves (the browser tests collect into a folder of their own).
+STATIC_ROOT = Path(env("NINGJU_STATIC_ROOT", str(BASE_DIR / "staticfiles")) or "")
 STATICFILES_DIRS = [
     PACKAGE_DIR / "static",
     # Third-party front-end code comes from npm (package.json + package-lock.json), never pasted in.

@@ -1,32 +1,44 @@
-"""`make run` collects static files into a manifest storage: every file a collected CSS/JS refers to must be there."""
+"""`ningju serve` collects static files into a manifest storage: every file a collected CSS/JS refers to must be there."""
 
-import re
-import shlex
+import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 
-MAKEFILE = Path(__file__).resolve().parent.parent / "Makefile"
-
-
-def make_run_ignore_patterns() -> list[str]:
-    """The --ignore patterns `make run` passes to collectstatic (the Makefile's STATIC_IGNORE)."""
-    text = MAKEFILE.read_text().replace("\\\n", " ")
-    line = re.search(r"^STATIC_IGNORE\s*=(.*)$", text, re.M)
-    assert line is not None, "the Makefile lost STATIC_IGNORE"
-    words = shlex.split(line.group(1))
-    return [words[i + 1] for i, word in enumerate(words) if word == "--ignore"]
+from ningju.core.management.commands.collect import collect_static
+from ningju.visits.views.logging import OFFLINE_ASSETS
 
 
-def test_make_runs_collectstatic_finds_every_referenced_file(tmp_path: Path, settings: Any) -> None:
+def test_serve_collects_every_referenced_file(tmp_path: Path, settings: Any) -> None:
     settings.STATIC_ROOT = tmp_path
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
-    # Raises MissingFileError when an ignored file is still referenced (a source map, a font, an image).
-    call_command("collectstatic", interactive=False, verbosity=0, ignore_patterns=make_run_ignore_patterns())
+    # Fails when an ignored file is still referenced (a source map, a font, an image).
+    collect_static()
     assert (tmp_path / "staticfiles.json").exists()
     assert (tmp_path / "vendor" / "echarts" / "echarts.min.js").exists()
     assert not list((tmp_path / "vendor" / "echarts").glob("*.map")), "ECharts' source maps are not served"
+
+
+def test_service_worker_lists_the_hashed_files_it_keeps_offline(tmp_path: Path, settings: Any, db: None) -> None:
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    collect_static()
+
+    response = Client().get(reverse("visit_sw"))
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    manifest = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    body = response.content.decode()
+    for name in OFFLINE_ASSETS:
+        assert f'"/static/{manifest[name]}"' in body, f"{name} is not kept under its hashed name"
+        assert (tmp_path / manifest[name]).exists()
+    assert '"static_prefix": "/static/"' in body
