@@ -131,8 +131,20 @@ def test_liaison_cannot_record_a_demand(world: World) -> None:
     assert not Demand.objects.exists()
 
 
-def test_create_with_a_household_of_another_area_is_refused_with_a_message(world: World) -> None:
-    response = create(world, household=world.other_household.pk, reporter=None)
+def test_create_with_a_household_of_another_area_answers_as_if_it_did_not_exist(world: World) -> None:
+    # A cadre of 恒德里 may not name a 又一村 household: the answer must not tell it exists (finding 3 of issue 9).
+    foreign = create(world, household=world.other_household.pk, reporter=None)
+    missing = create(world, household=world.other_household.pk + 10_000, reporter=None)
+
+    assert foreign.status_code == missing.status_code == 400
+    assert foreign.json() == missing.json()
+    assert not Demand.objects.exists()
+
+
+def test_street_admin_naming_a_household_of_another_area_than_the_demand_is_refused_with_a_message(
+    world: World,
+) -> None:
+    response = create(world, user=world.admin, household=world.other_household.pk, reporter=None)
 
     assert response.status_code == 400
     assert response.json()["detail"] == "所选户不在所选居民区内。"

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from ningju.core import scoping
+from ningju.core.models import CalendarYear
 from ningju.registry import models
 from tests.conftest import World
 
@@ -68,5 +69,6 @@ def test_change_and_reveal_permissions_by_role(world: World) -> None:
 
 
 def test_unscoped_models_are_refused_loudly(world: World) -> None:
+    # Tags now have a rule (their street's staff); the working-day calendar has none and must not be scoped.
     with pytest.raises(TypeError):
-        scoping.visible(world.admin, models.Tag.objects.all())
+        scoping.visible(world.admin, CalendarYear.objects.all())

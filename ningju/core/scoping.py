@@ -7,13 +7,18 @@ fetches through these functions; nothing else filters by role.
 - a user without a role sees nothing.
 """
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.http import Http404
+from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import serializers
 
 from ningju.core.models import Role, User
 
@@ -24,12 +29,48 @@ AREA_ROLES = (Role.AREA_HEAD, Role.CADRE)
 
 NOTHING = models.Q(pk__in=[])
 
+# One answer for an id in a write that the user may not use, whether it exists elsewhere or not at all: two texts
+# would tell an attacker which area (or street) any resident, household or demand belongs to.
+NOT_FOUND_OR_OUT_OF_SCOPE = gettext_lazy("所选记录不存在或不在您负责的范围内。")
+
+# Ids beyond a database integer column: looked up, they overflow (SQLite) or fail (PostgreSQL) instead of missing.
+MAX_ID = 2**63 - 1
+
+Rule = Callable[[Any], models.Q]
+_RULES: dict[type[models.Model], Rule] = {}
+_discovered = False
+
+
+def rule(*scoped_models: type[models.Model]) -> Callable[[Rule], Rule]:
+    """Register `function(user) -> Q` as the visibility of `scoped_models`. Used only by each app's
+    `permissions.py`, which is where an app says who may see what; `scope_q` finds the rules there."""
+
+    def register(function: Rule) -> Rule:
+        for model in scoped_models:
+            _RULES[model] = function
+        return function
+
+    return register
+
+
+def _rule_for(model: type[models.Model]) -> Rule | None:
+    global _discovered
+    if not _discovered:
+        autodiscover_modules("permissions")  # every installed app's permissions.py registers its rules
+        _discovered = True
+    return _RULES.get(model)
+
 
 def scope_q(user: Any, model: type[models.Model]) -> models.Q:
-    """The filter that limits `model` to what `user` may see. `model.SCOPE_AREA` is its path to the area:
-    "self" for the area itself, "" for street-level objects (everyone in the street reads those)."""
+    """The filter that limits `model` to what `user` may see. Its app's `permissions.py` may register a rule
+    for it; otherwise `model.SCOPE_AREA` is its path to the area: "self" for the area itself, "" for
+    street-level objects (everyone in the street reads those). Each rule stays inside the user's street: an
+    area belongs to one street, and street administrators are matched on their own street."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return NOTHING
+    registered = _rule_for(model)
+    if registered is not None:
+        return registered(user)
     # A model whose visibility is not only "its area" (a demand is also seen by the departments it was
     # dispatched to) states its rule in a `visible_to(user)` classmethod, still applied only from here.
     visible_to = getattr(model, "visible_to", None)
@@ -37,7 +78,14 @@ def scope_q(user: Any, model: type[models.Model]) -> models.Q:
         return visible_to(user)
     path = getattr(model, "SCOPE_AREA", None)
     if path is None:
-        raise TypeError(f"{model.__name__} has no SCOPE_AREA: it cannot be scoped")
+        raise TypeError(f"{model.__name__} has no SCOPE_AREA nor a rule in its app's permissions.py")
+    return area_path_q(user, model, path)
+
+
+def area_path_q(user: Any, model: type[models.Model], path: str) -> models.Q:
+    """The rule of a record that belongs to the area at `path` ("self", or "" for a street-level record)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NOTHING
     if path == "self":
         area_key, street_key = "pk", "street"
     elif path == "":
@@ -70,6 +118,59 @@ def get_for_user(user: Any, queryset: "models.QuerySet[M]", **lookup: Any) -> M:
         raise Http404(_("记录不存在。")) from None
 
 
+def fetch_for_write(user: Any, model: type[M], pk: Any) -> M:
+    """The record `pk` of `model` that a write by `user` may refer to. Missing and out of scope give the same
+    `ValidationError` (same text), so a write cannot be used to probe which records exist elsewhere."""
+    found = None
+    if isinstance(pk, int) and not isinstance(pk, bool) and 0 < pk <= MAX_ID:
+        found = visible(user, model._default_manager.all()).filter(pk=pk).first()
+    if found is None:
+        raise serializers.ValidationError(str(NOT_FOUND_OR_OUT_OF_SCOPE), code="does_not_exist")
+    return found
+
+
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+    """An API id of a related record, looked up only among those the requesting user may see. An id out of
+    scope reads exactly like one that does not exist."""
+
+    default_error_messages = {
+        "required": gettext_lazy("该字段是必填项。"),
+        "does_not_exist": NOT_FOUND_OR_OUT_OF_SCOPE,
+        "incorrect_type": NOT_FOUND_OR_OUT_OF_SCOPE,
+    }
+
+    def __init__(self, model: type[models.Model], **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", model._default_manager.all())
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> "models.QuerySet[Any]":
+        request = self.context.get("request")
+        return visible(getattr(request, "user", None), super().get_queryset())
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            pk = int(data)
+        except ValueError:
+            self.fail("does_not_exist", pk_value=data)
+        if not 0 < pk <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(pk)
+
+
+def scope_form_fields(form: forms.BaseForm, user: Any, *names: str) -> None:
+    """Limit the form's model-choice fields (`names`, or all of them) to what `user` may see, with the one answer
+    for an id that is missing or out of scope. Forms that take ids call this in `__init__`."""
+    for name, field in form.fields.items():
+        if names and name not in names:
+            continue
+        if isinstance(field, forms.ModelChoiceField):
+            field.queryset = visible(user, field.queryset)
+            field.error_messages["invalid_choice"] = NOT_FOUND_OR_OUT_OF_SCOPE
+            field.error_messages["invalid_pk_value"] = NOT_FOUND_OR_OUT_OF_SCOPE
+
+
 def can_change(user: Any, obj: models.Model) -> bool:
     """May `user` edit this registry record? Street administrators and the area's own head and cadres."""
     if user.role not in (Role.STREET_ADMIN, *AREA_ROLES):
@@ -97,6 +198,20 @@ def user_street_id(user: User) -> int | None:
     if user.role in AREA_ROLES and user.area is not None:
         return user.area.street_id
     return None
+
+
+def staff_street_id(user: Any) -> int | None:
+    """The street a signed-in member of staff works for, liaisons included (through their department)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.role == Role.LIAISON and user.department_id is not None:
+        return int(user.department.street_id)
+    return user_street_id(user)
+
+
+def in_scope(user: Any, model: type[models.Model], field: str) -> models.Q:
+    """`field` (a foreign key to `model`) points at a record the user may see: to scope a row by its parent."""
+    return models.Q(**{f"{field}__in": visible(user, model._default_manager.all()).values("pk")})
 
 
 def can_import(user: User | None) -> bool:

@@ -9,9 +9,8 @@ the pages: a broken rule answers 400 with the Chinese message, a meeting, demand
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.urls import path
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, status
@@ -19,10 +18,12 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ningju.api.fields import BoundedDateField, IdField, IdListField, WorkdaysField
 from ningju.api.views import current_user, query_filters
 from ningju.core import scoping
 from ningju.core.models import User
 from ningju.meetings import selectors, services
+from ningju.meetings.forms import MAX_TEXT
 from ningju.meetings.models import (
     ActionItem,
     ActionStatus,
@@ -125,12 +126,18 @@ class MeetingDetailOutput(MeetingOutput):
     attendees = AttendeeOutput(many=True, read_only=True)
     agenda = AgendaItemOutput(source="agenda_items", many=True, read_only=True)
     action_items = ActionItemOutput(many=True, read_only=True)
+    agenda_hidden = serializers.SerializerMethodField(
+        help_text=gettext_lazy("问题清单中属于其他居民区、您无权查看的诉求条数（只给条数，不给内容）")
+    )
 
     class Meta(MeetingOutput.Meta):
         fields = [
             *MeetingOutput.Meta.fields,
-            *("inspected", "minutes", "decisions", "attendees", "agenda", "action_items"),
+            *("inspected", "minutes", "decisions", "attendees", "agenda", "agenda_hidden", "action_items"),
         ]
+
+    def get_agenda_hidden(self, meeting: Meeting) -> int:
+        return int(getattr(meeting, "agenda_total", 0)) - len(meeting.agenda_items.all())
 
 
 class ActionFilterInput(serializers.Serializer):
@@ -140,28 +147,27 @@ class ActionFilterInput(serializers.Serializer):
 
 class ActionCreateInput(serializers.Serializer):
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    owner = serializers.IntegerField(required=False, allow_null=True, default=None)
-    department = serializers.IntegerField(required=False, allow_null=True, default=None)
-    deadline = serializers.DateField(required=False, allow_null=True, default=None)
-    days = serializers.IntegerField(
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_TEXT)
+    owner = IdField(required=False, allow_null=True, default=None)
+    department = IdField(required=False, allow_null=True, default=None)
+    deadline = BoundedDateField(required=False, allow_null=True, default=None)
+    days = WorkdaysField(
         required=False,
         allow_null=True,
         default=None,
-        min_value=1,
-        help_text=gettext_lazy("完成时限：自今天起的工作日数（未给出 deadline 时使用，默认5）"),
+        help_text=gettext_lazy("完成时限：自今天起的工作日数，1至250（未给出 deadline 时使用，默认5）"),
     )
-    meeting = serializers.IntegerField(required=False, allow_null=True, default=None)
-    demands = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    meeting = IdField(required=False, allow_null=True, default=None)
+    demands = IdListField(required=False, default=list)
 
 
 class ActionUpdateInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=ActionStatus.choices, required=False)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
-    result = serializers.CharField(required=False, allow_blank=True)
-    deadline = serializers.DateField(required=False)
-    owner = serializers.IntegerField(required=False, allow_null=True)
-    department = serializers.IntegerField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_TEXT)
+    result = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT)
+    deadline = BoundedDateField(required=False)
+    owner = IdField(required=False, allow_null=True)
+    department = IdField(required=False, allow_null=True)
 
 
 class CommunityEventOutput(serializers.ModelSerializer[Event]):
@@ -181,34 +187,32 @@ class ScorecardOutput(serializers.ModelSerializer[ScorecardIssue]):
 # --- helpers ---------------------------------------------------------------------------------------------------
 
 
-def _owner(pk: int | None) -> User | None:
+def _related(user: User, model: type[Any], pk: int | None, field: str) -> Any:
+    """A person or department named in a write, fetched through the user's scope (their street's staff and
+    departments): one that does not exist and one of another street get the same 400."""
     if pk is None:
         return None
-    found = User.objects.filter(pk=pk).first()
-    if found is None:
-        raise serializers.ValidationError({"owner": [_("责任人不存在。")]})
-    return found
+    try:
+        return scoping.fetch_for_write(user, model, pk)
+    except serializers.ValidationError as refused:
+        raise serializers.ValidationError({field: refused.detail}) from None
 
 
-def _department(pk: int | None) -> Department | None:
-    if pk is None:
-        return None
-    found = Department.objects.filter(pk=pk).first()
-    if found is None:
-        raise serializers.ValidationError({"department": [_("责任部门不存在。")]})
-    return found
+def _owner(user: User, pk: int | None) -> User | None:
+    return _related(user, User, pk, "owner")  # type: ignore[no-any-return]
+
+
+def _department(user: User, pk: int | None) -> Department | None:
+    return _related(user, Department, pk, "department")  # type: ignore[no-any-return]
 
 
 def action_detail_queryset() -> "QuerySet[ActionItem]":
     return selectors.action_queryset().prefetch_related("demands")
 
 
-def meeting_detail_queryset() -> "QuerySet[Meeting]":
-    return selectors.meeting_queryset().prefetch_related(
-        "attendees",
-        Prefetch("agenda_items", queryset=AgendaItem.objects.select_related("demand")),
-        Prefetch("action_items", queryset=action_detail_queryset()),
-    )
+def meeting_detail_queryset(user: User) -> "QuerySet[Meeting]":
+    """The page's selector: agenda items, action items and their demands already narrowed to the user's scope."""
+    return selectors.meeting_detail_queryset(user)
 
 
 # --- views -----------------------------------------------------------------------------------------------------
@@ -240,7 +244,7 @@ class MeetingDetailApi(RetrieveAPIView[Meeting]):
     serializer_class = MeetingDetailOutput
 
     def get_object(self) -> Meeting:
-        return _get(self.request.user, meeting_detail_queryset(), self.kwargs["pk"])
+        return _get(self.request.user, meeting_detail_queryset(current_user(self.request)), self.kwargs["pk"])
 
 
 @extend_schema_view(
@@ -286,8 +290,8 @@ class ActionItemListApi(ListAPIView[ActionItem]):
                 user=user,
                 title=data["title"],
                 description=data["description"],
-                owner=_owner(data["owner"]),
-                department=_department(data["department"]),
+                owner=_owner(user, data["owner"]),
+                department=_department(user, data["department"]),
                 deadline=deadline,
                 meeting=meeting,
                 demand_ids=data["demands"],
@@ -324,9 +328,9 @@ class ActionItemDetailApi(RetrieveAPIView[ActionItem]):
         data = dict(serializer.validated_data)
         changes: dict[str, Any] = {}
         if "owner" in data:
-            changes["owner"] = _owner(data["owner"])
+            changes["owner"] = _owner(user, data["owner"])
         if "department" in data:
-            changes["department"] = _department(data["department"])
+            changes["department"] = _department(user, data["department"])
         try:
             services.action_update(
                 user=user,

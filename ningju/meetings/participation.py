@@ -31,6 +31,7 @@ from ningju.core import scoping
 from ningju.core.errors import ApplicationError
 from ningju.core.models import Role, User
 from ningju.insights.report import round_like_article
+from ningju.meetings import permissions
 from ningju.meetings.models import (
     Attendee,
     Event,
@@ -45,13 +46,14 @@ from ningju.meetings.models import (
 )
 from ningju.registry.models import Resident, ResidentialArea, Street
 
-# --- permissions ------------------------------------------------------------------------------------------------
+# --- permissions: stated in ningju.meetings.permissions ---------------------------------------------------------
 
-
-def may_see_participation(user: Any) -> bool:
-    """Events, training and totals are pages for the street and the areas; liaisons and users without a role get
-    nothing."""
-    return bool(getattr(user, "is_authenticated", False)) and user.role in (Role.STREET_ADMIN, *scoping.AREA_ROLES)
+may_see_participation = permissions.can_see_participation
+may_edit_event = permissions.can_edit_event
+may_create_event = permissions.can_create_event
+may_register = permissions.can_register
+may_edit_training = permissions.can_edit_training
+may_create_training = permissions.can_create_training
 
 
 def require_participation_user(user: Any) -> None:
@@ -59,43 +61,9 @@ def require_participation_user(user: Any) -> None:
         raise PermissionDenied(_("您的角色不能查看社区活动和培训。"))
 
 
-def may_edit_event(user: User, area: ResidentialArea | None) -> bool:
-    """May `user` create or edit an event of `area` (None: street-wide)?"""
-    if user.role == Role.STREET_ADMIN:
-        return area is None or area.street_id == user.street_id
-    if user.role in scoping.AREA_ROLES:
-        return area is not None and area.pk == user.area_id
-    return False
-
-
-def may_create_event(user: User) -> bool:
-    return user.role == Role.STREET_ADMIN or user.role in scoping.AREA_ROLES
-
-
-def may_register(user: User, event: Event) -> bool:
-    """Registrations and attendance of a visible event: its editors, and on a street-wide event every area user."""
-    if may_edit_event(user, event.area):
-        return True
-    return event.area_id is None and user.role in scoping.AREA_ROLES
-
-
-def may_edit_training(user: User, area: ResidentialArea | None) -> bool:
-    if user.role == Role.STREET_ADMIN:
-        return area is None or area.street_id == user.street_id
-    if user.role == Role.AREA_HEAD:
-        return area is not None and area.pk == user.area_id
-    return False
-
-
-def may_create_training(user: User) -> bool:
-    return user.role in (Role.STREET_ADMIN, Role.AREA_HEAD)
-
-
 def area_choices(user: User) -> "models.QuerySet[ResidentialArea]":
     """The areas `user` may put an event or training in: all of the street for its administrator, else their own."""
-    if user.role == Role.STREET_ADMIN:
-        return ResidentialArea.objects.filter(street=user.street_id).order_by("code")
-    return ResidentialArea.objects.filter(pk__in=[user.area_id] if user.area_id is not None else [])
+    return scoping.visible(user, ResidentialArea.objects.all()).order_by("code")
 
 
 def user_street(user: User) -> Street:
@@ -292,7 +260,7 @@ def registration_mark(
     *, user: User, registration: Registration, attended: bool | None = None, volunteer: bool | None = None
 ) -> Registration:
     """Sign a registered person in (签到) or out again, and mark them as a volunteer or not."""
-    if not may_register(user, registration.event):
+    if not permissions.can_handle_registration(user, registration):
         raise PermissionDenied(_("您不能为该活动登记签到。"))
     fields = []
     if attended is not None:
@@ -307,7 +275,7 @@ def registration_mark(
 
 
 def registration_cancel(*, user: User, registration: Registration) -> None:
-    if not may_register(user, registration.event):
+    if not permissions.can_handle_registration(user, registration):
         raise PermissionDenied(_("您不能为该活动取消报名。"))
     if registration.attended:
         raise ApplicationError(_("已签到的报名不能取消；如登记有误，请先取消签到。"))

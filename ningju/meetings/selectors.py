@@ -19,7 +19,7 @@ from ningju.core.models import Role, User
 from ningju.demands.models import Alert, Demand
 from ningju.demands.selectors import OPEN_STATES, WHISTLED_STATES, alert_q
 from ningju.insights.models import ClusterMember, ClusterStatus
-from ningju.meetings.models import ActionItem, ActionStatus, AgendaItem, Meeting
+from ningju.meetings.models import ActionItem, ActionStatus, AgendaItem, Attendee, Meeting, MeetingFile
 
 OPEN_ACTION = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
 
@@ -47,15 +47,27 @@ def meetings_for(
     return queryset
 
 
-def meeting_detail_queryset() -> "QuerySet[Meeting]":
-    return meeting_queryset().prefetch_related(
-        "attendees__user",
-        Prefetch("agenda_items", queryset=AgendaItem.objects.select_related("demand__area", "demand__owner")),
-        "files__uploaded_by",
-        Prefetch(
-            "action_items",
-            queryset=ActionItem.objects.select_related("owner", "department").prefetch_related("demands"),
-        ),
+def meeting_detail_queryset(user: User) -> "QuerySet[Meeting]":
+    """Meetings with what hangs under them already narrowed to what `user` may see: a street-wide meeting's
+    problem list shows an area user only the demands they may see (`agenda_total` counts them all, so the page
+    can say how many more belong to other areas), its action items and their demands likewise."""
+    return (
+        meeting_queryset()
+        .annotate(agenda_total=models.Count("agenda_items", distinct=True))
+        .prefetch_related(
+            Prefetch("attendees", queryset=scoping.visible(user, Attendee.objects.select_related("user"))),
+            Prefetch(
+                "agenda_items",
+                queryset=scoping.visible(user, AgendaItem.objects.select_related("demand__area", "demand__owner")),
+            ),
+            Prefetch("files", queryset=scoping.visible(user, MeetingFile.objects.select_related("uploaded_by"))),
+            Prefetch(
+                "action_items",
+                queryset=scoping.visible(
+                    user, ActionItem.objects.select_related("owner", "department")
+                ).prefetch_related(Prefetch("demands", queryset=scoping.visible(user, Demand.objects.all()))),
+            ),
+        )
     )
 
 

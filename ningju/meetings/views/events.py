@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,9 +20,8 @@ from django.views.decorators.http import require_POST
 from ningju.core import scoping
 from ningju.core.errors import ApplicationError
 from ningju.core.http import AuthedRequest
-from ningju.core.models import Role
 from ningju.demands import rates
-from ningju.meetings import participation
+from ningju.meetings import participation, permissions
 from ningju.meetings.models import Event, EventKind, Meeting, Registration
 from ningju.registry.models import Resident, ResidentialArea
 
@@ -89,7 +88,7 @@ def event_list(request: AuthedRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "may_create": participation.may_create_event(request.user),
-        "is_street_admin": request.user.role == Role.STREET_ADMIN,
+        "is_street_admin": permissions.is_street_admin(request.user),
     }
     template = "meetings/event_list.html#results" if request.htmx else "meetings/event_list.html"
     return render(request, template, context)
@@ -144,7 +143,7 @@ class EventForm(forms.Form):
         area = self.fields["area"]
         assert isinstance(area, forms.ModelChoiceField)
         area.queryset = participation.area_choices(user)
-        if user.role != Role.STREET_ADMIN:
+        if not permissions.is_street_admin(user):
             # Area users put events in their own area only: no street-wide choice.
             area.required = True
             area.empty_label = None
@@ -222,7 +221,10 @@ class RegisterForm(forms.Form):
 
 
 def _detail_context(request: AuthedRequest, event: Event, **extra: Any) -> dict[str, Any]:
-    registrations = list(event.registrations.select_related("resident__household__building"))
+    # A street-wide event's page shows an area user only their own area's people (and the walk-ins).
+    registrations = list(
+        scoping.visible(request.user, event.registrations.select_related("resident__household__building"))
+    )
     meetings = [(m, _meeting_url(m)) for m in event.planning_meetings.all()]
     return {
         "event": event,
@@ -257,7 +259,7 @@ def event_residents(request: AuthedRequest, pk: int) -> HttpResponse:
         return render(
             request, "meetings/event_detail.html#search", {"event": event, "residents": residents, "q": query}
         )
-    event = Event.objects.select_related("area").get(pk=event.pk)
+    event = scoping.get_for_user(request.user, Event.objects.select_related("area"), pk=event.pk)
     return render(
         request, "meetings/event_detail.html", _detail_context(request, event, residents=residents, q=query)
     )
@@ -326,10 +328,9 @@ MARKS: dict[str, dict[str, bool]] = {
 def event_registration(request: AuthedRequest, pk: int) -> HttpResponse:
     """Sign in, mark as volunteer, or cancel one registration (`op` in the POST)."""
     participation.require_participation_user(request.user)
-    registration = get_object_or_404(Registration, pk=pk)
-    # Registrations are scoped through their event: out of scope is a 403 like the event itself.
-    event = scoping.get_for_user(request.user, Event.objects.select_related("area"), pk=registration.event_id)
-    registration.event = event
+    # A registration is scoped through its event and, on a street-wide event, its resident's area.
+    registration = scoping.get_for_user(request.user, Registration.objects.select_related("event__area"), pk=pk)
+    event = registration.event
     op = request.POST.get("op", "")
     error = ""
     try:
@@ -383,7 +384,7 @@ class TotalsForm(forms.Form):
         area = self.fields["area"]
         assert isinstance(area, forms.ModelChoiceField)
         area.queryset = participation.area_choices(user)
-        if user.role != Role.STREET_ADMIN:
+        if not permissions.is_street_admin(user):
             # Area users always see their own area: the choice is not shown (the view ignores it).
             area.empty_label = None
 
@@ -409,11 +410,11 @@ def participation_page(request: AuthedRequest) -> HttpResponse:
     participation.require_participation_user(request.user)
     user = request.user
     today = timezone.localdate()
-    own_area = user.area if user.role in scoping.AREA_ROLES else None
+    own_area = user.area if permissions.is_area_user(user) else None
     start, end = rates.period_dates(rates.THIS_YEAR, today)
     options: dict[str, Any] = {"period": rates.THIS_YEAR, "start": start, "end": end, "area": own_area}
     params = request.GET.copy()
-    if user.role != Role.STREET_ADMIN:
+    if not permissions.is_street_admin(user):
         # An area user always reads their own area: an area in the address is ignored rather than refused.
         params.pop("area", None)
     form = TotalsForm(params or None, initial=options, user=user, today=today)
@@ -421,11 +422,11 @@ def participation_page(request: AuthedRequest) -> HttpResponse:
         options = form.cleaned_data
         form = TotalsForm(initial=options, user=user, today=today)
     street = participation.user_street(user)
-    area = options["area"] if user.role == Role.STREET_ADMIN else own_area
+    area = options["area"] if permissions.is_street_admin(user) else own_area
     totals = participation.participation_totals(street, area, options["start"], options["end"])
     lines = (
         participation.participation_by_area(street, options["start"], options["end"])
-        if user.role == Role.STREET_ADMIN and area is None
+        if permissions.is_street_admin(user) and area is None
         else []
     )
     context = {

@@ -123,11 +123,13 @@ def _detail_context(request: AuthedRequest, meeting: Meeting) -> dict[str, Any]:
     street_id = meeting.street_id
     today = timezone.localdate()
     actions = list(meeting.action_items.all())
+    agenda = list(meeting.agenda_items.all())
     return {
         "meeting": meeting,
         "can_edit": services.can_edit_meeting(request.user, meeting),
         "attendees": list(meeting.attendees.all()),
-        "agenda": list(meeting.agenda_items.all()),
+        "agenda": agenda,
+        "agenda_hidden": getattr(meeting, "agenda_total", len(agenda)) - len(agenda),
         "files": list(meeting.files.all()),
         "actions": [(item, selectors.action_colour(item, today)) for item in actions],
         "attendee_form": AttendeeForm(people=services.street_users(street_id)),
@@ -138,7 +140,7 @@ def _detail_context(request: AuthedRequest, meeting: Meeting) -> dict[str, Any]:
 @login_required
 @require_GET
 def meeting_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    meeting = scoping.get_for_user(request.user, selectors.meeting_detail_queryset(), pk=pk)
+    meeting = scoping.get_for_user(request.user, selectors.meeting_detail_queryset(request.user), pk=pk)
     return render(request, "meetings/meeting_detail.html", _detail_context(request, meeting))
 
 

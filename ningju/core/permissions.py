@@ -1,0 +1,33 @@
+"""Who may see which people, background jobs and notifications. Registered with `ningju.core.scoping`, which every
+page and API endpoint fetches through.
+
+- users: the staff of one's own street (its administrators, the areas' heads and cadres, the departments'
+  liaisons), the people a meeting, action item or troika may name; nobody of another street;
+- a job (an export, an import, a retraining) and its result file: only the user who started it;
+- a notification: only its recipient.
+"""
+
+from typing import Any
+
+from django.db.models import Q
+
+from ningju.core import scoping
+from ningju.core.models import Job, Notification, User
+
+
+@scoping.rule(User)
+def user_q(user: Any) -> Q:
+    street_id = scoping.staff_street_id(user)
+    if street_id is None:
+        return scoping.NOTHING
+    return Q(is_active=True) & (Q(street=street_id) | Q(area__street=street_id) | Q(department__street=street_id))
+
+
+@scoping.rule(Job)
+def job_q(user: Any) -> Q:
+    return Q(created_by=user.pk)
+
+
+@scoping.rule(Notification)
+def notification_q(user: Any) -> Q:
+    return Q(user=user.pk)
