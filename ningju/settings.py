@@ -117,6 +117,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every response (the policy is CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # AxesMiddleware last: it turns a lockout raised by the backend into the lockout page.
@@ -235,6 +237,38 @@ if NINGJU_MAP_TILES not in ("osm", "amap", "tianditu", "none"):
 NINGJU_TIANDITU_KEY = env("NINGJU_TIANDITU_KEY", "") or ""
 if NINGJU_MAP_TILES == "tianditu" and not NINGJU_TIANDITU_KEY:
     raise ImproperlyConfigured("NINGJU_TIANDITU_KEY must be set when NINGJU_MAP_TILES=tianditu")
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------------------------
+# Scripts only from our own origin: no inline <script>, no on*= handlers, no eval. A name imported as
+# `<img src=x onerror=...>` that slipped past escaping still cannot run. JSON data for scripts travels in
+# `json_script` blocks (type application/json is data, not script). The API docs relax this on their own views
+# (ningju/api/urls.py).
+MAP_TILE_HOSTS = {
+    "osm": ["https://tile.openstreetmap.org"],
+    "amap": ["https://*.is.autonavi.com"],
+    "tianditu": ["https://*.tianditu.gov.cn"],
+    "none": [],
+}
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # <style> elements and stylesheets only from our origin. style="" attributes stay allowed: templates
+        # colour swatches and notice levels with them, and Leaflet and ECharts' tooltips write them into the DOM;
+        # a style attribute cannot run script.
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *MAP_TILE_HOSTS[NINGJU_MAP_TILES]],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        # The visit service worker (/visits/sw.js).
+        "worker-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Roles that may reveal one resident's ID or phone number (each reveal is logged with its reason).
 NINGJU_REVEAL_ROLES = env_list("NINGJU_REVEAL_ROLES", "street_admin,area_head,cadre")

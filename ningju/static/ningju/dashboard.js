@@ -1,6 +1,8 @@
 /* Dashboard charts: every chart's numbers come embedded in the page (json_script "dashboard-data"), the same rows
    as the table beside it, and are drawn with ECharts (the map with Leaflet, circles on a canvas, on a plain
-   background when no tile server is configured or reachable). Bars with a drill-down link open it on click. */
+   background when no tile server is configured or reachable). Bars with a drill-down link open it on click.
+   Names (roads, areas, categories) are imported data: they reach the page only as text, never as HTML: tooltips
+   are drawn on the canvas (renderMode "richText") and the map's tooltips are text nodes. */
 (function () {
   "use strict";
 
@@ -26,7 +28,7 @@
 
   function base() {
     return {
-      tooltip: { trigger: "axis", confine: true },
+      tooltip: { trigger: "axis", confine: true, renderMode: "richText" },
       grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
       legend: { top: 0, type: "scroll" },
     };
@@ -67,7 +69,7 @@
     },
     funnel: function (chart) {
       return {
-        tooltip: { trigger: "item", confine: true },
+        tooltip: { trigger: "item", confine: true, renderMode: "richText" },
         series: [
           {
             type: "funnel",
@@ -148,6 +150,13 @@
     return instance;
   }
 
+  // Leaflet puts a string tooltip in as HTML; an element is put in as it is.
+  function textTooltip(label) {
+    var span = document.createElement("span");
+    span.textContent = label;
+    return span;
+  }
+
   function drawMap(element, chart, text) {
     if (typeof L === "undefined") {
       return null;
@@ -185,10 +194,10 @@
       var at = [p[0], p[1]];
       var label = chart.rows[i][0] + " · " + text.visits + " " + p[2] + " · " + text.demands + " " + p[3];
       if (p[2]) {
-        L.circleMarker(at, { radius: radius(p[2]), color: COLORS.blue, weight: 1, fillOpacity: 0.35 }).bindTooltip(label).addTo(map);
+        L.circleMarker(at, { radius: radius(p[2]), color: COLORS.blue, weight: 1, fillOpacity: 0.35 }).bindTooltip(textTooltip(label)).addTo(map);
       }
       if (p[3]) {
-        L.circleMarker(at, { radius: radius(p[3]), color: COLORS.red, weight: 1, fillOpacity: 0.5 }).bindTooltip(label).addTo(map);
+        L.circleMarker(at, { radius: radius(p[3]), color: COLORS.red, weight: 1, fillOpacity: 0.5 }).bindTooltip(textTooltip(label)).addTo(map);
       }
       bounds.push(at);
     });

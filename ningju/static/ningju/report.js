@@ -1,5 +1,6 @@
 // The report's charts: drawn once from the json_script data, without animation so that printing (or a PDF made
 // by the browser) captures the finished picture; resized to the paper before printing and back afterwards.
+// Area, topic and department names are imported data: tooltips are drawn on the canvas ("richText"), never as HTML.
 (function () {
   "use strict";
 
@@ -16,7 +17,7 @@
       var chart = echarts.init(element, null, { renderer: "canvas" });
       option.animation = false;
       option.grid = option.grid || { left: 8, right: 16, top: 36, bottom: 8, containLabel: true };
-      option.tooltip = option.tooltip || { trigger: "axis" };
+      option.tooltip = option.tooltip || { trigger: "axis", renderMode: "richText" };
       chart.setOption(option);
       charts.push(chart);
     }

@@ -51,9 +51,12 @@
     }
 
     data.stops.forEach(function (stop) {
+      // An element, not a string: Leaflet puts a string in as HTML. Labels (road names) go only into the title.
+      var number = document.createElement("span");
+      number.textContent = String(stop.seq);
       var icon = L.divIcon({
         className: "route-stop" + (stop.done ? " done" : ""),
-        html: String(stop.seq),
+        html: number,
         iconSize: [30, 30],
       });
       var title = stop.seq + ". " + stop.label + (stop.done ? " · " + data.text.done : "");
