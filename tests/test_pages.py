@@ -1,11 +1,14 @@
 """Registry pages for every role: what each sees, what each is refused, and masking on the page."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from ningju.core.models import AuditAction, AuditEntry
 from ningju.registry.models import Tag
+from tests import factories
 from tests.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -183,27 +186,76 @@ def test_resident_phone_correction_is_masked_in_history(world: World) -> None:
 
 
 def test_search_by_full_phone_finds_resident_through_hash(world: World) -> None:
-    body = client_for(world.cadre).get(reverse("search"), {"q": "138 1234 5678"}).content.decode()
+    body = client_for(world.cadre).post(reverse("search"), {"q": "138 1234 5678"}).content.decode()
     assert "王秀英" in body
 
 
 def test_search_by_id_number_and_name_and_address(world: World) -> None:
     client = client_for(world.admin)
-    assert "王秀英" in client.get(reverse("search"), {"q": "310106194503071228"}).content.decode()
-    assert "王秀英" in client.get(reverse("search"), {"q": "秀英"}).content.decode()
-    assert "常德路633弄5号302室" in client.get(reverse("search"), {"q": "常德路633弄5号"}).content.decode()
+    assert "王秀英" in client.post(reverse("search"), {"q": "310106194503071228"}).content.decode()
+    assert "王秀英" in client.post(reverse("search"), {"q": "秀英"}).content.decode()
+    assert "常德路633弄5号302室" in client.post(reverse("search"), {"q": "常德路633弄5号"}).content.decode()
 
 
 def test_search_is_scoped(world: World) -> None:
     client = client_for(world.cadre)
     for query in ("13900001111", "李建国", "常德路545弄"):
-        response = client.get(reverse("search"), {"q": query})
+        response = client.post(reverse("search"), {"q": query})
         assert response.context["residents"].paginator.count == 0
         assert response.context["households"].paginator.count == 0
         assert "没有找到匹配的记录" in response.content.decode()
     assert (
-        client_for(world.admin).get(reverse("search"), {"q": "李建国"}).context["residents"].paginator.count == 1
+        client_for(world.admin).post(reverse("search"), {"q": "李建国"}).context["residents"].paginator.count == 1
     )
+
+
+def urls_in(html: str) -> list[str]:
+    """Every URL a page holds: links, form targets, htmx requests and pushed URLs, images and scripts."""
+    return re.findall(r'(?:href|action|src|hx-get|hx-post|hx-push-url|hx-replace-url)="([^"]*)"', html)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_search_by_id_number_is_posted_and_leaves_the_number_in_no_url(world: World, htmx: bool) -> None:
+    client = client_for(world.cadre)
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    response = client.post(reverse("search"), {"q": "310106194503071228"}, headers=headers)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "王秀英" in html
+    assert "Location" not in response and "HX-Push-Url" not in response and "HX-Replace-Url" not in response
+    assert not [url for url in urls_in(html) if "310106194503071228" in url or "q=" in url]
+    assert "hx-push-url" not in html
+
+
+def test_search_form_posts_and_pushes_no_url(world: World) -> None:
+    html = client_for(world.cadre).get(reverse("search")).content.decode()
+
+    form = re.search(r"<form [^>]*hx-target=\"#results\"[^>]*>", html)
+    assert form is not None
+    assert 'method="post"' in form.group(0) and "hx-post=" in form.group(0)
+    assert "hx-push-url" not in html
+
+
+def test_search_in_the_address_bar_is_not_run(world: World) -> None:
+    response = client_for(world.cadre).get(reverse("search"), {"q": "310106194503071228"})
+
+    assert response.status_code == 200
+    assert "王秀英" not in response.content.decode()
+
+
+def test_next_page_of_results_is_posted_with_the_query_in_the_body(world: World) -> None:
+    for n in range(31):
+        factories.ResidentFactory(household=world.household, name=f"王{n:02d}")
+    client = client_for(world.cadre)
+
+    first = client.post(reverse("search"), {"q": "王"}).content.decode()
+    second = client.post(reverse("search"), {"q": "王", "page": "2"}).content.decode()
+
+    assert "第 1 / 2 页" in first and 'name="page" value="2"' in first
+    assert not [url for url in urls_in(first) if "page=" in url or "q=" in url]
+    assert "第 2 / 2 页" in second and "王30" in second and "王00" not in second
 
 
 def test_only_street_admin_manages_tags(world: World) -> None:

@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from ningju.core import scoping
 from ningju.core.errors import ApplicationError
@@ -175,13 +175,17 @@ def resident_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def search(request: AuthedRequest) -> HttpResponse:
-    query = request.GET.get("q", "")
+    """The query travels in a POST body, never in the URL: a full phone or ID number in a URL would be written to
+    the access log and the browser's history. A GET shows the empty form (an old link's ?q= is not searched)."""
+    query = request.POST.get("q", "") if request.method == "POST" else ""
+    page = request.POST.get("page")
     found = selectors.search(request.user, query)
     context = {
         "q": query,
+@require_http_methods(["GET", "POST"])
         "by": found["by"],
-        "residents": paginate(request, found["residents"].order_by("name", "id"), 30),
-        "households": paginate(request, found["households"].order_by("building__road", "room"), 30),
+        "residents": Paginator(found["residents"].order_by("name", "id"), 30).get_page(page),
+        "households": Paginator(found["households"].order_by("building__road", "room"), 30).get_page(page),
     }
     template = "registry/search.html#results" if request.htmx else "registry/search.html"
     return render(request, template, context)
