@@ -1,11 +1,12 @@
 """The editable default taxonomy of demands (诉求分类), with the department a street usually dispatches each to.
 
 The article names what residents raise: bar noise, a shared garbage room, elevator retrofits, parking, property
-management, e-bike charging. The data migration installs these categories; the street administrator edits them.
-Departments belong to a street, so the usual department is set per street by name (`link_default_departments`).
+management, e-bike charging. Each street gets its own copy when it is created (`ensure_categories`, called by
+`ningju.registry.services.street_create`); its administrator edits them. The usual department is the street's
+department of that name, where it has one (`link_default_departments`).
 """
 
-from typing import Any
+from ningju.registry.models import Street
 
 # (top-level category, usual department, [(sub-category, usual department or None for the parent's)])
 CATEGORIES: list[tuple[str, str, list[tuple[str, str | None]]]] = [
@@ -35,13 +36,16 @@ CATEGORIES: list[tuple[str, str, list[tuple[str, str | None]]]] = [
 ]
 
 
-def ensure_categories(category_model: Any) -> None:
-    """Create any missing default category (never renames or re-parents an edited one). Takes the model so a data
-    migration can pass its historical one."""
+def ensure_categories(street: Street) -> None:
+    """Create the street's missing default categories (never renames or re-parents an edited one) and link those
+    without a usual department to the street's department of that name."""
+    from ningju.demands.models import Category
+
     for name, _department, children in CATEGORIES:
-        parent, _created = category_model.objects.get_or_create(name=name, parent=None)
+        parent, _created = Category.objects.get_or_create(street=street, name=name, parent=None)
         for child, _child_department in children:
-            category_model.objects.get_or_create(name=child, parent=parent)
+            Category.objects.get_or_create(street=street, name=child, parent=parent)
+    link_default_departments(street)
 
 
 def usual_departments() -> dict[tuple[str, str | None], str]:
@@ -54,7 +58,7 @@ def usual_departments() -> dict[tuple[str, str | None], str]:
     return usual
 
 
-def link_default_departments(street: Any) -> int:
+def link_default_departments(street: Street) -> int:
     """Point each default category that has no usual department yet at the street's department of that name.
 
     Returns how many categories were linked. Categories the administrator already linked are left alone.
@@ -65,7 +69,7 @@ def link_default_departments(street: Any) -> int:
     departments = {d.name: d for d in Department.objects.filter(street=street, active=True)}
     usual = usual_departments()
     changed = []
-    for category in Category.objects.select_related("parent").filter(default_department__isnull=True):
+    for category in Category.objects.select_related("parent").filter(street=street, default_department__isnull=True):
         wanted = usual.get((category.name, category.parent.name if category.parent else None))
         if wanted in departments:
             category.default_department = departments[wanted]

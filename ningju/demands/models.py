@@ -13,14 +13,29 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ningju.demands.workflow import Action, DeadlineStage, DispatchState, State
-from ningju.registry.models import Building, Compound, Department, Household, PatrolSite, Resident, ResidentialArea
+from ningju.registry.models import (
+    Building,
+    Compound,
+    Department,
+    Household,
+    PatrolSite,
+    Resident,
+    ResidentialArea,
+    Street,
+)
 from ningju.visits.models import Finding, Visit
 
 
 class Category(models.Model):
     """An editable category of demands (噪音扰民, 垃圾分类 …), nested one level or more, with the department the
-    street usually dispatches such demands to."""
+    street usually dispatches such demands to.
 
+    Each street owns its taxonomy (the defaults are copied in when the street is created): the usual department
+    is one of the same street's departments, and a sub-category has its parent's street."""
+
+    SCOPE_AREA: ClassVar[str] = ""  # street configuration: read by everyone of the street, edited by its admin
+
+    street = models.ForeignKey(Street, verbose_name=_("街道"), on_delete=models.PROTECT, related_name="categories")
     name = models.CharField(_("名称"), max_length=50)
     parent = models.ForeignKey(
         "self",
@@ -50,7 +65,9 @@ class Category(models.Model):
                 fields=["parent", "name"], condition=models.Q(parent__isnull=False), name="category_unique_child"
             ),
             models.UniqueConstraint(
-                fields=["name"], condition=models.Q(parent__isnull=True), name="category_unique_top_level"
+                fields=["street", "name"],
+                condition=models.Q(parent__isnull=True),
+                name="category_unique_top_level_in_street",
             ),
             models.CheckConstraint(name="category_not_own_parent", condition=~models.Q(parent=models.F("id"))),
         ]

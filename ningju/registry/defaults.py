@@ -1,8 +1,9 @@
 """The editable defaults from DOMAIN.md: seven must-visit tags (7类必访对象), four must-patrol place types (4类必巡区域).
 
-The data migration installs them; `ensure_defaults` puts them back where a database was emptied (tests that flush)."""
+Tags and patrol site types belong to a street: `ensure_defaults` copies the defaults into one street when it is
+created (`ningju.registry.services.street_create`), and puts back missing ones where a database was emptied."""
 
-from typing import Any
+from ningju.registry.models import PatrolSiteType, Street, Tag
 
 MUST_VISIT_TAGS = [
     ("独居老人", False, "独自居住的老年人"),
@@ -16,10 +17,11 @@ MUST_VISIT_TAGS = [
 PATROL_TYPES = ["楼道及公共部位", "非机动车棚及充电区域", "垃圾厢房", "沿街商铺"]
 
 
-def ensure_defaults(tag_model: Any, patrol_type_model: Any) -> None:
-    """Create any missing default (never overwrites an edited one). Takes the models so a migration can pass its own."""
+def ensure_defaults(street: Street) -> None:
+    """Create the street's missing defaults (never overwrites one the street administrator edited)."""
     for order, (name, high_risk, description) in enumerate(MUST_VISIT_TAGS, start=1):
-        tag_model.objects.get_or_create(
+        Tag.objects.get_or_create(
+            street=street,
             name=name,
             defaults={
                 "category": "must_visit",
@@ -29,4 +31,6 @@ def ensure_defaults(tag_model: Any, patrol_type_model: Any) -> None:
             },
         )
     for order, name in enumerate(PATROL_TYPES, start=1):
-        patrol_type_model.objects.get_or_create(name=name, defaults={"must_patrol": True, "sort_order": order})
+        PatrolSiteType.objects.get_or_create(
+            street=street, name=name, defaults={"must_patrol": True, "sort_order": order}
+        )

@@ -178,9 +178,15 @@ class TagCategory(models.TextChoices):
 
 class Tag(models.Model):
     """A label on households and residents. The seven must-visit categories (7类必访对象) ship as editable
-    defaults; a street administrator adds others. `high_risk` marks tags whose households are visited weekly."""
+    defaults; a street administrator adds others. `high_risk` marks tags whose households are visited weekly.
 
-    name = models.CharField(_("名称"), max_length=30, unique=True)
+    Each street owns its tags (the defaults are copied in when the street is created), so one street's
+    administrator renaming or switching off a tag changes nothing for another street."""
+
+    SCOPE_AREA: ClassVar[str] = ""  # street configuration: read by everyone of the street, edited by its admin
+
+    street = models.ForeignKey(Street, verbose_name=_("街道"), on_delete=models.PROTECT, related_name="tags")
+    name = models.CharField(_("名称"), max_length=30)
     category = models.CharField(_("类别"), max_length=20, choices=TagCategory.choices, default=TagCategory.OTHER)
     high_risk = models.BooleanField(_("高风险"), default=False)
     description = models.CharField(_("说明"), max_length=200, blank=True)
@@ -191,6 +197,9 @@ class Tag(models.Model):
         verbose_name = _("标签")
         verbose_name_plural = _("标签")
         ordering = ["sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["street", "name"], name="tag_unique_name_in_street"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -340,9 +349,15 @@ class Department(models.Model):
 
 
 class PatrolSiteType(models.Model):
-    """A must-patrol place type (4类必巡区域); the four defaults ship editable."""
+    """A must-patrol place type (4类必巡区域) of a street; the four defaults are copied in, editable, when the
+    street is created."""
 
-    name = models.CharField(_("名称"), max_length=30, unique=True)
+    SCOPE_AREA: ClassVar[str] = ""  # street configuration, like tags
+
+    street = models.ForeignKey(
+        Street, verbose_name=_("街道"), on_delete=models.PROTECT, related_name="patrol_site_types"
+    )
+    name = models.CharField(_("名称"), max_length=30)
     must_patrol = models.BooleanField(_("必巡区域"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=100)
 
@@ -350,6 +365,9 @@ class PatrolSiteType(models.Model):
         verbose_name = _("巡查点类型")
         verbose_name_plural = _("巡查点类型")
         ordering = ["sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["street", "name"], name="patrol_site_type_unique_name_in_street"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -1,12 +1,24 @@
-"""Install the default must-visit tags and must-patrol place types (see ningju/registry/defaults.py)."""
+"""Install the default must-visit tags and must-patrol place types (see ningju/registry/defaults.py).
+
+At this point tags and types belong to no street; 0004 gives them to the streets there are (or removes them where
+there is none yet: a new street gets its own copy of the defaults). The loop is kept here, not imported, because
+`ensure_defaults` now takes a street."""
 
 from django.db import migrations
 
-from ningju.registry.defaults import MUST_VISIT_TAGS, PATROL_TYPES, ensure_defaults
+from ningju.registry.defaults import MUST_VISIT_TAGS, PATROL_TYPES
 
 
 def add_defaults(apps, schema_editor):
-    ensure_defaults(apps.get_model("registry", "Tag"), apps.get_model("registry", "PatrolSiteType"))
+    Tag = apps.get_model("registry", "Tag")
+    PatrolSiteType = apps.get_model("registry", "PatrolSiteType")
+    for order, (name, high_risk, description) in enumerate(MUST_VISIT_TAGS, start=1):
+        Tag.objects.get_or_create(
+            name=name,
+            defaults={"category": "must_visit", "high_risk": high_risk, "description": description, "sort_order": order},
+        )
+    for order, name in enumerate(PATROL_TYPES, start=1):
+        PatrolSiteType.objects.get_or_create(name=name, defaults={"must_patrol": True, "sort_order": order})
 
 
 def remove_defaults(apps, schema_editor):
