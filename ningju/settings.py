@@ -303,6 +303,11 @@ SPECTACULAR_SETTINGS = {
         "ActionStatusEnum": "ningju.meetings.models.ActionStatus",
         "EventKindEnum": "ningju.meetings.models.EventKind",
     },
+    # Every operation's error answers, each the one ErrorOutput body (ningju/api/errors.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ningju.api.errors.add_error_responses",
+    ],
 }
 
 # --- language and time ------------------------------------------------------------------------------------

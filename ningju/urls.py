@@ -14,3 +14,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ a server error answers the API's JSON error body; elsewhere the site's page.
+handler500 = "ningju.api.errors.server_error"

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from ningju.api.fields import FilterIdField
 from ningju.core.fields import SensitiveValue
 from ningju.registry.models import Gender, Relation, TagCategory, Tenure
 from ningju.registry.services import REVEALABLE_FIELDS
@@ -155,7 +156,7 @@ class CompoundFilterInput(serializers.Serializer):
 
 
 class BuildingFilterInput(serializers.Serializer):
-    compound = serializers.IntegerField(required=False, min_value=1, help_text=_("小区编号。"))
+    compound = FilterIdField(help_text=_("小区编号。"))
 
 
 class HouseholdFilterInput(serializers.Serializer):
@@ -165,7 +166,7 @@ class HouseholdFilterInput(serializers.Serializer):
         help_text=_("居民区代码（12位）。"),
         error_messages={"invalid": _("居民区代码应为12位数字。")},
     )
-    building = serializers.IntegerField(required=False, min_value=1, help_text=_("楼栋编号。"))
+    building = FilterIdField(help_text=_("楼栋编号。"))
     tag = serializers.CharField(
         required=False,
         max_length=30,
@@ -174,7 +175,7 @@ class HouseholdFilterInput(serializers.Serializer):
 
 
 class ResidentFilterInput(serializers.Serializer):
-    household = serializers.IntegerField(required=False, min_value=1, help_text=_("户编号。"))
+    household = FilterIdField(help_text=_("户编号。"))
 
 
 # --- reveal and token ---------------------------------------------------------------------------------------

@@ -48,8 +48,19 @@ def current_user(request: Request) -> User:
 
 
 def query_filters(request: Request, serializer_class: type[drf_serializers.Serializer]) -> dict[str, Any]:
-    """The list filters of the query string, validated (a malformed one is a 400 saying what is wrong)."""
+    """The list filters of the query string, validated (a malformed one is a 400 saying what is wrong).
+
+    Strict about the query string's shape too: a filter given empty (`?state=`) or twice is refused, not read as
+    "no filter" or "the last one", so what a client sends is what the list is filtered by."""
     serializer = serializer_class(data=request.query_params)
+    malformed = {
+        name: [_("不能为空，且只能给出一次。")]
+        for name in serializer.fields
+        if name in request.query_params
+        and (len(values := request.query_params.getlist(name)) > 1 or not values[0].strip())
+    }
+    if malformed:
+        raise drf_serializers.ValidationError(malformed)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 
@@ -142,7 +153,7 @@ class HouseholdListApi(ListAPIView[Household]):
     def get_queryset(self) -> Any:
         filters = query_filters(self.request, HouseholdFilterInput)
         if "tag" in filters:
-            filters["tag"] = selectors.tag_by_id_or_name(filters["tag"])
+            filters["tag"] = selectors.tag_by_id_or_name(self.request.user, filters["tag"])
         return selectors.households(self.request.user, **filters)
 
 

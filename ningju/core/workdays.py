@@ -15,6 +15,7 @@ import chinese_calendar
 from django.db.models import Count, Max
 from django.utils.translation import gettext as _
 
+from ningju.core import bounds
 from ningju.core.models import CalendarYear, WorkdayOverride
 
 
@@ -92,8 +93,18 @@ def is_workday(day: date) -> bool:
     return day.weekday() < 5
 
 
+def _check_span(start: date, days: int) -> None:
+    """Refuse absurd input before walking the calendar: a caller that lets it through has missed a bound."""
+    if not bounds.MIN_DATE <= start <= bounds.MAX_DATE:
+        raise ValueError(f"date {start} outside {bounds.MIN_DATE} … {bounds.MAX_DATE}")
+    if days > bounds.MAX_SPAN_DAYS:
+        raise ValueError(f"span of {days} days exceeds {bounds.MAX_SPAN_DAYS}")
+
+
 def workdays_between(start: date, end: date) -> list[date]:
-    """Working days from `start` to `end`, both included."""
+    """Working days from `start` to `end`, both included (a span of at most `bounds.MAX_SPAN_DAYS`)."""
+    if end >= start:
+        _check_span(start, (end - start).days)
     return [
         start + timedelta(days=n) for n in range((end - start).days + 1) if is_workday(start + timedelta(days=n))
     ]
@@ -108,7 +119,13 @@ def iter_workdays(start: date) -> Iterator[date]:
 
 
 def add_workdays(start: date, count: int) -> date:
-    """The `count`-th working day after `start` (0: `start` itself if it is a working day, else the next one)."""
+    """The `count`-th working day after `start` (0: `start` itself if it is a working day, else the next one).
+
+    `count` is at most `bounds.MAX_WORKDAYS`: a billion would walk the calendar for seconds and overflow the date.
+    """
+    if not 0 <= count <= bounds.MAX_WORKDAYS:
+        raise ValueError(f"working days must be 0 … {bounds.MAX_WORKDAYS}, got {count}")
+    _check_span(start, 0)
     days = iter_workdays(start + timedelta(days=1) if count > 0 else start)
     for _n in range(max(count - 1, 0)):
         next(days)

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from ningju.api.fields import CountField, IdField, IdListField
 from ningju.api.serializers import AREA_CODE_REGEX, MaskedField
 from ningju.demands.models import EVENT_ACTIONS, Kind, Source
 from ningju.demands.workflow import CallbackResult, DispatchState, State
@@ -30,20 +31,14 @@ class DemandCreateInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
     source = serializers.ChoiceField(choices=Source.choices)  # type: ignore[assignment]  # a field named like Field.source
     text = serializers.CharField(max_length=5000, help_text=_("诉求内容。"))
-    category = serializers.IntegerField(required=False, allow_null=True, min_value=1, help_text=_("分类编号。"))
-    household = serializers.IntegerField(required=False, allow_null=True, min_value=1, help_text=_("户编号。"))
-    building = serializers.IntegerField(required=False, allow_null=True, min_value=1, help_text=_("楼栋编号。"))
-    compound = serializers.IntegerField(required=False, allow_null=True, min_value=1, help_text=_("小区编号。"))
-    patrol_site = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text=_("巡查点编号。")
-    )
-    reporter = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text=_("反映人（居民）编号。")
-    )
+    category = IdField(required=False, allow_null=True, help_text=_("分类编号。"))
+    household = IdField(required=False, allow_null=True, help_text=_("户编号。"))
+    building = IdField(required=False, allow_null=True, help_text=_("楼栋编号。"))
+    compound = IdField(required=False, allow_null=True, help_text=_("小区编号。"))
+    patrol_site = IdField(required=False, allow_null=True, help_text=_("巡查点编号。"))
+    reporter = IdField(required=False, allow_null=True, help_text=_("反映人（居民）编号。"))
     visit = serializers.UUIDField(required=False, allow_null=True, help_text=_("发现该诉求的走访记录。"))
-    finding = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text=_("走访发现编号（一条发现只能登记一次）。")
-    )
+    finding = IdField(required=False, allow_null=True, help_text=_("走访发现编号（一条发现只能登记一次）。"))
     external_id = serializers.CharField(
         required=False, allow_blank=True, max_length=50, default="", help_text=_("12345工单编号。")
     )
@@ -64,10 +59,9 @@ class DemandCreateInput(serializers.Serializer):
 class ActionInput(serializers.Serializer):
     """What every step takes: an optional note, and the version the client saw (to refuse acting on a stale view)."""
 
-    expected_version = serializers.IntegerField(
+    expected_version = CountField(
         required=False,
         allow_null=True,
-        min_value=1,
         help_text=_("客户端看到的诉求版本；若他人已在此后处理过，本次操作被拒绝（409），不会覆盖。"),
     )
     note = serializers.CharField(
@@ -86,8 +80,7 @@ class CallbackActionInput(ActionInput):
 
 
 class DispatchActionInput(ActionInput):
-    departments = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+    departments = IdListField(
         min_length=1,
         max_length=50,
         help_text=_("派往的职能部门编号，至少一个。"),
@@ -99,7 +92,7 @@ class ExtensionActionInput(ReasonActionInput):
 
 
 class MergeActionInput(ReasonActionInput):
-    target = serializers.IntegerField(min_value=1, help_text=_("本诉求重复的那一条诉求的编号。"))
+    target = IdField(help_text=_("本诉求重复的那一条诉求的编号。"))
 
 
 # --- a demand and its story -----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from ningju.api.fields import BoundedDateTimeField, FilterIdField, IdField
 from ningju.registry.models import Tenure
 from ningju.visits.forms import MAX_FINDINGS
 from ningju.visits.models import Mood, VisitMode
@@ -15,7 +16,7 @@ class CorrectionsInput(serializers.Serializer):
     tenure = serializers.ChoiceField(choices=Tenure.choices, required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     tags = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=IdField(),
         required=False,
         max_length=50,
         help_text=_("户的全部标签编号（替换原有标签）。"),
@@ -24,13 +25,9 @@ class CorrectionsInput(serializers.Serializer):
 
 class VisitInput(serializers.Serializer):
     id = serializers.UUIDField(help_text=_("手机端生成的编号（UUID）：同一条走访重复上传不会产生重复记录。"))
-    household = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text=_("户编号；与巡查点二选一。")
-    )
-    patrol_site = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text=_("巡查点编号；与户二选一。")
-    )
-    visited_at = serializers.DateTimeField(help_text=_("走访时间（带时区，ISO 8601）。"))
+    household = IdField(required=False, allow_null=True, help_text=_("户编号；与巡查点二选一。"))
+    patrol_site = IdField(required=False, allow_null=True, help_text=_("巡查点编号；与户二选一。"))
+    visited_at = BoundedDateTimeField(help_text=_("走访时间（带时区，ISO 8601），2000年至2100年之间。"))
     mode = serializers.ChoiceField(choices=VisitMode.choices, help_text=_("巡查只用于巡查点。"))
     way = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
     met = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
@@ -64,8 +61,8 @@ class VisitInput(serializers.Serializer):
 
 
 class VisitFilterInput(serializers.Serializer):
-    household = serializers.IntegerField(required=False, min_value=1, help_text=_("户编号。"))
-    patrol_site = serializers.IntegerField(required=False, min_value=1, help_text=_("巡查点编号。"))
+    household = FilterIdField(help_text=_("户编号。"))
+    patrol_site = FilterIdField(help_text=_("巡查点编号。"))
 
 
 class FindingOutput(serializers.Serializer):
