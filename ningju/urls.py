@@ -15,5 +15,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# Under /api/ a server error answers the API's JSON error body; elsewhere the site's page.
+# Under /api/ a missing path and a server error answer the API's JSON error body; elsewhere the site's pages.
+handler404 = "ningju.api.errors.page_not_found"
 handler500 = "ningju.api.errors.server_error"

@@ -11,10 +11,11 @@ permission_denied, not_authenticated, method_not_allowed, throttled, parse_error
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import page_not_found as django_page_not_found
 from django.views.defaults import server_error as django_server_error
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -90,23 +91,29 @@ def _code(exc: exceptions.APIException) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.message, "invalid"), status=status.HTTP_400_BAD_REQUEST)
-    response = drf_exception_handler(exc, context)  # Http404 and PermissionDenied become DRF's, headers set
+    # Django's own refusals as DRF's (as DRF's handler does), so that they get DRF's codes too.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    response = drf_exception_handler(exc, context)  # status and headers (WWW-Authenticate, Retry-After)
     if response is None:
         return None  # a server error: handler500 below answers it
     if isinstance(exc, exceptions.ValidationError):
         response.data = _validation_body(exc)
     elif isinstance(exc, exceptions.APIException) and isinstance(exc.detail, str):
         response.data = error_body(exc.detail, _code(exc))
-    else:  # DRF's own conversions (Http404 → NotFound) keep their status; the text comes from the response
-        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
-        response.data = error_body(str(detail), "error")
+    else:
+        response.data = error_body(str(getattr(exc, "detail", "") or _("请求有误。")), "error")
     return response
 
 
-@csrf_exempt  # any method, a POST without a CSRF token too, gets the JSON 404 rather than the HTML 403
-def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Any path under /api/ that names no endpoint: the JSON 404, not the site's HTML page."""
-    return JsonResponse(error_body(_("接口不存在。"), "not_found"), status=status.HTTP_404_NOT_FOUND)
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: under /api/, a path that names no endpoint (or an id of no record) is the JSON 404; elsewhere
+    the site's page."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(error_body(_("接口或记录不存在。"), "not_found"), status=status.HTTP_404_NOT_FOUND)
+    return django_page_not_found(request, exception or Http404())
 
 
 def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

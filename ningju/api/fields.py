@@ -2,7 +2,7 @@
 
 Use these instead of DRF's plain fields: each bound is in the schema (minimum, maximum, maxItems) and is checked
 while the request is parsed, before a query runs. A related id past the 64-bit range reads exactly like a missing
-one ("所选记录不存在"), so a client learns nothing from its size.
+one ("所选记录不存在或不在您负责的范围内"), so a client learns nothing from its size.
 """
 
 from datetime import date, datetime
@@ -13,8 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ningju.core import bounds
+from ningju.core.scoping import NOT_FOUND_OR_OUT_OF_SCOPE
 
-NOT_FOUND = _("所选记录不存在。")
+# The text of a missing (or out-of-scope) record, so that an id too large for any record answers the same.
+NOT_FOUND = NOT_FOUND_OR_OUT_OF_SCOPE
 
 
 class IdField(serializers.IntegerField):

@@ -1,10 +1,10 @@
 """API URLs: /api/v1/ (registry), the token endpoint, the OpenAPI schema and its browsable docs."""
 
 from csp.decorators import csp_update
-from django.urls import include, path, re_path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from ningju.api import errors, views
+from ningju.api import views
 
 # Ids in these paths are the database ids, stable across releases: later modules (visits, route maps) link to
 # /api/v1/households/<id>/ and /api/v1/residents/<id>/ directly.
@@ -42,6 +42,4 @@ urlpatterns = [
         csp_update(DOCS_CSP)(SpectacularRedocView.as_view(url_name="api_schema", template_name="api/redoc.html")),
         name="api_redoc",
     ),
-    # Last: any other path under /api/ is the API's JSON 404, never the site's HTML page.
-    re_path(r"(?s)^.*$", errors.not_found, name="api_not_found"),  # (?s): a path with a newline too
 ]

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from ningju.core.bounds import validate_date_in_range
 from ningju.core.errors import ApplicationError
 from ningju.demands import rates
 from ningju.demands.attachments import ACCEPT_ATTRIBUTE, check_upload
@@ -246,12 +247,14 @@ class StatsPeriodForm(forms.Form):
         required=False,
         widget=forms.DateInput({"type": "date", "data-set-on-change": PICK_CUSTOM}, format="%Y-%m-%d"),
         error_messages={"invalid": _("请输入有效的日期，格式为 YYYY-MM-DD。")},
+        validators=[validate_date_in_range],
     )
     end = forms.DateField(
         label=_("结束日期"),
         required=False,
         widget=forms.DateInput({"type": "date", "data-set-on-change": PICK_CUSTOM}, format="%Y-%m-%d"),
         error_messages={"invalid": _("请输入有效的日期，格式为 YYYY-MM-DD。")},
+        validators=[validate_date_in_range],
     )
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:

@@ -6,6 +6,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from ningju.core.bounds import MAX_WORKDAYS, validate_date_in_range
 from ningju.core.models import User
 from ningju.demands.attachments import ACCEPT_ATTRIBUTE
 from ningju.meetings.models import ActionStatus, MeetingKind, MeetingStatus, Party
@@ -28,6 +29,7 @@ class MeetingFilterForm(forms.Form):
         required=False,
         input_formats=["%Y-%m", "%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        validators=[validate_date_in_range],
     )
 
 
@@ -110,9 +112,14 @@ class ActionForm(forms.Form):
     description = forms.CharField(label=_("说明"), required=False, max_length=MAX_TEXT, widget=forms.Textarea)
     owner = UserChoiceField(label=_("责任人"), queryset=User.objects.none(), required=False)
     department = forms.ModelChoiceField(label=_("责任部门"), queryset=Department.objects.none(), required=False)
-    days = forms.IntegerField(label=_("完成时限（工作日）"), required=False, min_value=1, max_value=250, initial=5)
+    days = forms.IntegerField(
+        label=_("完成时限（工作日）"), required=False, min_value=1, max_value=MAX_WORKDAYS, initial=5
+    )
     deadline = forms.DateField(
-        label=_("或指定日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("或指定日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_date_in_range],
     )
     demands = forms.TypedMultipleChoiceField(label=_("对应诉求"), coerce=int, required=False, choices=[])
 
@@ -139,7 +146,10 @@ class ProgressForm(forms.Form):
     note = forms.CharField(label=_("进展"), required=False, max_length=MAX_TEXT, widget=forms.Textarea)
     result = forms.CharField(label=_("完成情况"), required=False, max_length=MAX_TEXT, widget=forms.Textarea)
     deadline = forms.DateField(
-        label=_("完成时限"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("完成时限"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_date_in_range],
     )
 
 

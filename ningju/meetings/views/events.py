@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ningju.core import scoping
+from ningju.core.bounds import validate_date_in_range
 from ningju.core.errors import ApplicationError
 from ningju.core.http import AuthedRequest
 from ningju.demands import rates
@@ -54,6 +55,7 @@ class EventFilterForm(forms.Form):
         input_formats=["%Y-%m"],
         widget=forms.DateInput({"type": "month"}, format="%Y-%m"),
         error_messages={"invalid": gettext_lazy("请输入有效的月份，格式为 YYYY-MM。")},
+        validators=[validate_date_in_range],
     )
     area = forms.ModelChoiceField(
         label=gettext_lazy("居民区"),
@@ -362,12 +364,14 @@ class TotalsForm(forms.Form):
         required=False,
         widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": gettext_lazy("请输入有效的日期，格式为 YYYY-MM-DD。")},
+        validators=[validate_date_in_range],
     )
     end = forms.DateField(
         label=gettext_lazy("结束日期"),
         required=False,
         widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": gettext_lazy("请输入有效的日期，格式为 YYYY-MM-DD。")},
+        validators=[validate_date_in_range],
     )
     area = forms.ModelChoiceField(
         label=gettext_lazy("范围"),
