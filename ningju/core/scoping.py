@@ -118,6 +118,15 @@ def get_for_user(user: Any, queryset: "models.QuerySet[M]", **lookup: Any) -> M:
         raise Http404(_("记录不存在。")) from None
 
 
+def get_or_404(user: Any, queryset: "models.QuerySet[M]", **lookup: Any) -> M:
+    """Fetch one object the user may see, or 404 whether it is missing or someone else's: for the ids a write
+    names (a form's prefill, a job, a notification), where telling "exists elsewhere" apart would be an oracle."""
+    found = visible(user, queryset).filter(**lookup).first()
+    if found is None:
+        raise Http404(_("记录不存在。"))
+    return found
+
+
 def fetch_for_write(user: Any, model: type[M], pk: Any) -> M:
     """The record `pk` of `model` that a write by `user` may refer to. Missing and out of scope give the same
     `ValidationError` (same text), so a write cannot be used to probe which records exist elsewhere."""

@@ -2,16 +2,16 @@
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from ningju.core import scoping
 from ningju.core.audit import audit
 from ningju.core.http import AuthedRequest
 from ningju.core.models import AuditAction, Job, JobStatus, Notification, Role
@@ -36,9 +36,7 @@ def home(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def job_detail(request: AuthedRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(Job, pk=job_id)
-    if job.created_by_id != request.user.pk:
-        raise PermissionDenied(_("这是其他用户的任务。"))
+    job = scoping.get_for_user(request.user, Job.objects.all(), pk=job_id)  # only one's own jobs
     template = "core/job.html#progress" if request.htmx else "core/job.html"
     return render(request, template, {"job": job})
 
@@ -53,9 +51,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @login_required
 def job_download(request: AuthedRequest, job_id: int) -> FileResponse:
     """The result file of one's own finished job (an export); the export itself was audited when it was made."""
-    job = get_object_or_404(Job, pk=job_id, status=JobStatus.SUCCEEDED)
-    if job.created_by_id != request.user.pk:
-        raise PermissionDenied(_("这是其他用户的任务。"))
+    job = scoping.get_for_user(request.user, Job.objects.all(), pk=job_id, status=JobStatus.SUCCEEDED)
     if not job.output_file:
         raise Http404(_("结果文件已过保存期限被删除，请重新导出。"))
     audit(user=request.user, action=AuditAction.DOWNLOAD, target=job, detail={"kind": job.kind}, request=request)
@@ -86,7 +82,7 @@ def notifications_read_all(request: AuthedRequest) -> HttpResponse:
 def notification_open(request: AuthedRequest, notice_id: int) -> HttpResponse:
     """Follow a notice's link, marking it read. Only a path on this site is followed: a stored link pointing
     elsewhere (or one of someone else's notices) never turns this page into a redirector."""
-    notice = get_object_or_404(Notification, pk=notice_id, user=request.user)
+    notice = scoping.get_or_404(request.user, Notification.objects.all(), pk=notice_id)
     if notice.read_at is None:
         notice.read_at = timezone.now()
         notice.save(update_fields=["read_at"])

@@ -165,7 +165,7 @@ class DemandListApi(ListAPIView[Demand]):
             raise exceptions.PermissionDenied(str(refused)) from None
         if created:
             suggestion_record(demand=demand)
-        stored = demand_detail_queryset().get(pk=demand.pk)
+        stored = _get_demand(user, demand.pk)
         return Response(
             DemandDetailOutput(stored).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -202,7 +202,7 @@ class DemandActionApi(APIView):
             raise exceptions.PermissionDenied(str(refused)) from None
         except services.StaleDemandError as stale:
             return Response({"detail": stale.message}, status=status.HTTP_409_CONFLICT)
-        return Response(DemandDetailOutput(demand_detail_queryset().get(pk=pk)).data)
+        return Response(DemandDetailOutput(_get_demand(user, pk)).data)
 
 
 # (URL segment, workflow action, what it takes). One endpoint per step; the workflow decides who may take it.

@@ -298,7 +298,7 @@ class ActionItemListApi(ListAPIView[ActionItem]):
             )
         except DjangoPermissionDenied as refused:
             raise _refused(refused) from None
-        stored = action_detail_queryset().get(pk=item.pk)
+        stored = _get(user, action_detail_queryset(), item.pk)
         return Response(ActionItemOutput(stored).data, status=status.HTTP_201_CREATED)
 
 
@@ -343,7 +343,7 @@ class ActionItemDetailApi(RetrieveAPIView[ActionItem]):
             )
         except DjangoPermissionDenied as refused:
             raise _refused(refused) from None
-        return Response(ActionItemOutput(action_detail_queryset().get(pk=pk)).data)
+        return Response(ActionItemOutput(_get(user, action_detail_queryset(), pk)).data)
 
 
 @extend_schema_view(get=extend_schema(tags=[EVENT_TAG]))

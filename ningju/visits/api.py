@@ -13,7 +13,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from ningju.api.views import current_user, query_filters
 from ningju.core import scoping
 from ningju.registry.models import Household, PatrolSite, Tag
-from ningju.visits import services
+from ningju.visits import permissions, services
 from ningju.visits.models import Visit
 from ningju.visits.serializers import VisitFilterInput, VisitInput, VisitOutput
 
@@ -35,23 +35,25 @@ def visit_queryset() -> "QuerySet[Visit]":
     return Visit.objects.select_related("area", "cadre").prefetch_related("findings").order_by("-visited_at", "pk")
 
 
-def _target(model: type[Household] | type[PatrolSite], pk: int | None, field: str, message: str) -> Any:
+def _target(user: Any, model: type[Household] | type[PatrolSite], pk: int | None, field: str) -> Any:
+    """The household or patrol site visited, fetched through the user's scope: one that does not exist and one of
+    another area get the same 400 with the same text."""
     if pk is None:
         return None
-    related = "building__compound__area__street" if model is Household else "area__street"
-    found = model.objects.select_related(related).filter(pk=pk).first()
-    if found is None:
-        raise serializers.ValidationError({field: [message]})
-    return found
+    try:
+        return scoping.fetch_for_write(user, model, pk)
+    except serializers.ValidationError as refused:
+        raise serializers.ValidationError({field: refused.detail}) from None
 
 
-def _corrections(data: dict[str, Any] | None) -> services.Corrections | None:
+def _corrections(user: Any, data: dict[str, Any] | None) -> services.Corrections | None:
     if not data:
         return None
     tags = None
     if "tags" in data:
         wanted = set(data["tags"])
-        tags = list(Tag.objects.filter(pk__in=wanted, active=True))
+        # Only the tags of the user's own street: another street's tag answers like a missing one.
+        tags = list(scoping.visible(user, Tag.objects.filter(pk__in=wanted, active=True)))
         missing = wanted - {tag.pk for tag in tags}
         if missing:
             raise serializers.ValidationError(
@@ -101,8 +103,10 @@ class VisitListApi(ListAPIView[Visit]):
         serializer = VisitInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        household = _target(Household, data.get("household"), "household", _("该户不存在。"))
-        patrol_site = _target(PatrolSite, data.get("patrol_site"), "patrol_site", _("该巡查点不存在。"))
+        if not permissions.can_log_any_visits(request.user):
+            raise exceptions.PermissionDenied(_("只有本居民区的干部可以记录走访；街道管理员可以查看走访记录。"))
+        household = _target(request.user, Household, data.get("household"), "household")
+        patrol_site = _target(request.user, PatrolSite, data.get("patrol_site"), "patrol_site")
         try:
             visit, created = services.visit_record(
                 user=current_user(request),
@@ -119,11 +123,11 @@ class VisitListApi(ListAPIView[Visit]):
                 lat=data["lat"],
                 lng=data["lng"],
                 findings=data["findings"],
-                corrections=_corrections(data.get("corrections")),
+                corrections=_corrections(request.user, data.get("corrections")),
             )
         except services.VisitConflict as conflict:
             return Response({"detail": conflict.message}, status=status.HTTP_409_CONFLICT)
-        stored = visit_queryset().get(pk=visit.pk)
+        stored = scoping.get_for_user(request.user, visit_queryset(), pk=visit.pk)
         return Response(
             VisitOutput(stored).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

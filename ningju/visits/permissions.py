@@ -1,7 +1,7 @@
 """Who may see and do what in visits (包联走访). Registered with `ningju.core.scoping`.
 
 Pairings, visits and routes name their area in `SCOPE_AREA` on the model. Stated here: a finding is as visible as
-its visit (its area), so a demand made from a finding can only name one the user may see.
+its visit (its area), so a demand made from a finding can only name one the user may see; a stop as its route.
 """
 
 from typing import Any
@@ -9,9 +9,21 @@ from typing import Any
 from django.db.models import Q
 
 from ningju.core import scoping
-from ningju.visits.models import Finding
+from ningju.visits.models import Finding, Route, Stop
 
 
 @scoping.rule(Finding)
 def finding_q(user: Any) -> Q:
     return scoping.area_path_q(user, Finding, "visit__area")
+
+
+@scoping.rule(Stop)
+def stop_q(user: Any) -> Q:
+    return scoping.in_scope(user, Route, "route")
+
+
+def can_log_any_visits(user: Any) -> bool:
+    """Visits are logged by area heads and cadres only (each in their own area, checked by the service); a street
+    administrator reads them, liaisons and users without a role do neither. Asked before any id is looked up, so
+    a refusal never depends on which record was named."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.role in scoping.AREA_ROLES)

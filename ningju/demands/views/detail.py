@@ -93,7 +93,9 @@ def _page(user: User, demand: Demand, bound: StepForm | None) -> dict[str, Any]:
     attachments = list(demand.attachments.select_related("uploaded_by", "event"))
     duplicates = list(scoping.visible(user, demand.duplicates.all()).only("pk", "text", "state"))
     department_ids = display.event_department_ids(events)
-    departments = dict(Department.objects.filter(pk__in=department_ids).values_list("pk", "name"))
+    departments = dict(
+        scoping.visible(user, Department.objects.filter(pk__in=department_ids)).values_list("pk", "name")
+    )
 
     round_dispatches = [row for row in dispatches if row.round == demand.whistle_round]
     pending = any(extension.status == ExtensionStatus.PENDING for extension in extensions)
@@ -209,11 +211,8 @@ def demand_step(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
 @login_required
 @require_GET
 def demand_attachment(request: AuthedRequest, pk: int) -> HttpResponseBase:
-    attachment = Attachment.objects.filter(pk=pk).first()
-    if attachment is None:
-        raise Http404(_("记录不存在。"))
     # The file is as visible as its demand (a liaison sees the photos of demands dispatched to them).
-    scoping.get_for_user(request.user, Demand.objects.all(), pk=attachment.demand_id)
+    attachment = scoping.get_for_user(request.user, Attachment.objects.all(), pk=pk)
     inline = request.GET.get("inline") == "1" and is_inline_image(attachment)
     return attachment_response(user=request.user, attachment=attachment, inline=inline, request=request)
 

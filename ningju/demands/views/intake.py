@@ -77,9 +77,7 @@ class Prefill:
 
 def _visit_of(user: User, finding_id: int) -> tuple[Finding, Visit]:
     """A finding is as visible as its visit."""
-    finding = Finding.objects.filter(pk=finding_id).first()
-    if finding is None:
-        raise Http404(_("记录不存在。"))
+    finding = scoping.get_for_user(user, Finding.objects.all(), pk=finding_id)
     visit = scoping.get_for_user(
         user,
         Visit.objects.select_related("area", "household__building__compound__area", "patrol_site__area"),

@@ -166,10 +166,7 @@ def meeting_attendee_add(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def meeting_attendee_remove(request: AuthedRequest, pk: int) -> HttpResponse:
-    attendee = Attendee.objects.select_related("meeting").filter(pk=pk).first()
-    if attendee is None:
-        return redirect("meeting_list")
-    _get(request, attendee.meeting_id)
+    attendee = scoping.get_for_user(request.user, Attendee.objects.select_related("meeting"), pk=pk)
     services.attendee_remove(user=request.user, attendee=attendee)
     messages.success(request, _("已移除参会人。"))
     return redirect("meeting_detail", pk=attendee.meeting_id)
@@ -220,10 +217,7 @@ def meeting_agenda(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def meeting_agenda_remove(request: AuthedRequest, pk: int) -> HttpResponse:
-    item = AgendaItem.objects.select_related("meeting").filter(pk=pk).first()
-    if item is None:
-        return redirect("meeting_list")
-    _get(request, item.meeting_id)
+    item = scoping.get_for_user(request.user, AgendaItem.objects.select_related("meeting"), pk=pk)
     services.agenda_remove(user=request.user, item=item)
     messages.success(request, _("已从问题清单移除。"))
     return redirect("meeting_detail", pk=item.meeting_id)
@@ -233,9 +227,7 @@ def meeting_agenda_remove(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def meeting_agenda_action(request: AuthedRequest, pk: int) -> HttpResponse:
     """转为行动: an action item from one agenda item, its title prefilled from the demand."""
-    item = AgendaItem.objects.select_related("meeting", "demand").filter(pk=pk).first()
-    if item is None:
-        return redirect("meeting_list")
+    item = scoping.get_for_user(request.user, AgendaItem.objects.select_related("meeting", "demand"), pk=pk)
     meeting = _editable(request, item.meeting_id)
     initial = {"title": item.demand.text[:200], "demands": [item.demand_id], "days": 5}
     form = ActionForm(
@@ -297,10 +289,7 @@ def meeting_file_add(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_GET
 def meeting_file(request: AuthedRequest, pk: int) -> HttpResponseBase:
     """A meeting's file, as visible as its meeting: never through a public media URL."""
-    row = MeetingFile.objects.filter(pk=pk).first()
-    if row is None:
-        return redirect("meeting_list")
-    _get(request, row.meeting_id)
+    row = scoping.get_for_user(request.user, MeetingFile.objects.all(), pk=pk)
     return FileResponse(row.file.open("rb"), as_attachment=True, filename=row.name, content_type=row.content_type)
 
 

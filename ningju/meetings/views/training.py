@@ -179,7 +179,11 @@ def training_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     attendees = (
         [c for c in candidates if c.pk in attended]
         if may_edit
-        else list(User.objects.filter(pk__in=attended).select_related("area").order_by("area__code", "username"))
+        else list(
+            scoping.visible(request.user, User.objects.filter(pk__in=attended))
+            .select_related("area")
+            .order_by("area__code", "username")
+        )
     )
     context = {
         "session": session,

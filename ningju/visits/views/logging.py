@@ -63,10 +63,7 @@ def _target(request: AuthedRequest) -> tuple[Household | None, PatrolSite | None
     stop = None
     stop_id = _query_id(request, "stop")
     if stop_id is not None:
-        stop = Stop.objects.select_related("route__cadre").filter(pk=stop_id).first()
-        if stop is None:
-            raise Http404(_("记录不存在。"))
-        scoping.get_for_user(request.user, Route.objects.all(), pk=stop.route_id)
+        stop = scoping.get_for_user(request.user, Stop.objects.select_related("route__cadre"), pk=stop_id)
     household_id = _query_id(request, "household") or (stop.household_id if stop else None)
     site_id = _query_id(request, "patrol_site") or (stop.patrol_site_id if stop else None)
     if (household_id is None) == (site_id is None):
