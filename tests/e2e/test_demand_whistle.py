@@ -41,8 +41,10 @@ def take_step(
     expect(page.locator(".msg.error")).to_have_count(0)
 
 
-def test_five_roles_carry_one_demand_from_the_door_to_the_callback(live_server, world: World, page: Page) -> None:
-    base = live_server.url
+def test_five_roles_carry_one_demand_from_the_door_to_the_callback(
+    shipped_server: str, world: World, page: Page
+) -> None:
+    base = shipped_server
 
     # 1. The cadre records what the resident said at the door, from the household page: the demand is theirs.
     log_in(page, base, "cadre-006-1")

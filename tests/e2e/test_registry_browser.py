@@ -9,8 +9,10 @@ from tests.e2e.conftest import log_in
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_cadre_opens_household_of_own_area_and_sees_masked_phone(live_server, world: World, page: Page) -> None:
-    log_in(page, live_server.url, "cadre-006-1")
+def test_cadre_opens_household_of_own_area_and_sees_masked_phone(
+    shipped_server: str, world: World, page: Page
+) -> None:
+    log_in(page, shipped_server, "cadre-006-1")
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="居民区", exact=True).click()
     page.get_by_role("link", name="恒德里").click()
     page.get_by_role("link", name=world.household.building.compound.name).click()
@@ -25,17 +27,17 @@ def test_cadre_opens_household_of_own_area_and_sees_masked_phone(live_server, wo
         assert width <= 400, f"page scrolls sideways at phone width ({width}px)"
 
 
-def test_cadre_is_refused_a_household_of_another_area(live_server, world: World, page: Page) -> None:
-    log_in(page, live_server.url, "cadre-006-1")
-    response = page.goto(f"{live_server.url}/households/{world.other_household.pk}/")
+def test_cadre_is_refused_a_household_of_another_area(shipped_server: str, world: World, page: Page) -> None:
+    log_in(page, shipped_server, "cadre-006-1")
+    response = page.goto(f"{shipped_server}/households/{world.other_household.pk}/")
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", name="无权访问")).to_be_visible()
     assert "李建国" not in page.content()
 
 
-def test_cadre_reveals_phone_with_a_reason(live_server, world: World, page: Page) -> None:
-    log_in(page, live_server.url, "cadre-006-1")
-    page.goto(f"{live_server.url}/households/{world.household.pk}/")
+def test_cadre_reveals_phone_with_a_reason(shipped_server: str, world: World, page: Page) -> None:
+    log_in(page, shipped_server, "cadre-006-1")
+    page.goto(f"{shipped_server}/households/{world.household.pk}/")
     row = page.locator(f"#resident-{world.resident.pk}")
     row.get_by_text("查看完整号码").click()
     row.get_by_label("查看事由（将记入审计日志）").fill("电话回访")

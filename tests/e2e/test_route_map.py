@@ -71,11 +71,11 @@ def block_tiles(route: Route) -> None:
     route.abort()
 
 
-def test_cadre_opens_todays_route_with_tiles_blocked(live_server, world: World, page: Page) -> None:
+def test_cadre_opens_todays_route_with_tiles_blocked(shipped_server: str, world: World, page: Page) -> None:
     todays_route(world, world.cadre, timezone.localdate())
     page.route("**/*tile*", block_tiles)  # OpenStreetMap, 高德 and 天地图 tile URLs all say "tile"
-    log_in(page, live_server.url, "cadre-006-1")
-    page.goto(f"{live_server.url}/visits/today/")
+    log_in(page, shipped_server, "cadre-006-1")
+    page.goto(f"{shipped_server}/visits/today/")
 
     expect(page.get_by_role("heading", name="今天的走访路线")).to_be_visible()
     map_box = page.locator("#route-map")

@@ -31,9 +31,9 @@ def no_sideways_scroll(page: Page) -> None:
 
 
 def test_head_records_troika_on_a_phone_and_the_street_grid_shows_it_held(
-    live_server, world: World, phone: Page
+    shipped_server: str, world: World, phone: Page
 ) -> None:
-    base = live_server.url
+    base = shipped_server
     compound = world.household.building.compound
 
     log_in(phone, base, "head-006")

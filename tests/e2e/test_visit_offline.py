@@ -13,6 +13,14 @@ from tests.e2e.conftest import PHONE, close_quietly, log_in
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 STATUS = "#visit-sync-status"
+# The state of the page's service worker once it is installed and active (or never, and the test times out).
+ACTIVE_WORKER = """async () => {
+    const worker = (await navigator.serviceWorker.ready).active;
+    while (worker.state !== "activated") {
+        await new Promise((changed) => worker.addEventListener("statechange", changed, {once: true}));
+    }
+    return worker.state;
+}"""
 
 
 def phone_page(browser: Browser, **options: object) -> Iterator[Page]:
@@ -62,12 +70,15 @@ def fill_visit(page: Page) -> str:
     return visit_id
 
 
-def test_visit_logged_offline_is_synced_once_when_back_online(live_server, world: World, phone: Page) -> None:
+def test_visit_logged_offline_is_synced_once_when_back_online(
+    shipped_server: str, world: World, phone: Page
+) -> None:
     page = phone
-    log_in(page, live_server.url, "cadre-006-1")
-    form_url = f"{live_server.url}/visits/new/?household={world.household.pk}"
+    log_in(page, shipped_server, "cadre-006-1")
+    form_url = f"{shipped_server}/visits/new/?household={world.household.pk}"
     page.goto(form_url)
     expect(page.locator(STATUS)).to_have_text("已同步")
+    assert page.evaluate(ACTIVE_WORKER) == "activated", "the service worker (/visits/sw.js) did not install"
     wait_until_kept_offline(page, form_url)
 
     page.context.set_offline(True)
@@ -100,11 +111,11 @@ def test_visit_logged_offline_is_synced_once_when_back_online(live_server, world
 
 
 def test_upload_whose_answer_is_lost_is_sent_again_without_a_duplicate(
-    live_server, world: World, phone_without_service_worker: Page
+    shipped_server: str, world: World, phone_without_service_worker: Page
 ) -> None:
     page = phone_without_service_worker
-    log_in(page, live_server.url, "cadre-006-1")
-    page.goto(f"{live_server.url}/visits/new/?household={world.household.pk}")
+    log_in(page, shipped_server, "cadre-006-1")
+    page.goto(f"{shipped_server}/visits/new/?household={world.household.pk}")
     expect(page.locator(STATUS)).to_have_text("已同步")
     answers: list[int] = []
 
@@ -126,10 +137,12 @@ def test_upload_whose_answer_is_lost_is_sent_again_without_a_duplicate(
     assert Finding.objects.count() == 1
 
 
-def test_sync_button_uploads_waiting_visits(live_server, world: World, phone_without_service_worker: Page) -> None:
+def test_sync_button_uploads_waiting_visits(
+    shipped_server: str, world: World, phone_without_service_worker: Page
+) -> None:
     page = phone_without_service_worker
-    log_in(page, live_server.url, "cadre-006-1")
-    page.goto(f"{live_server.url}/visits/new/?household={world.household.pk}")
+    log_in(page, shipped_server, "cadre-006-1")
+    page.goto(f"{shipped_server}/visits/new/?household={world.household.pk}")
     page.route("**/api/v1/visits/", lambda route: route.abort("internetdisconnected"))
     visit_id = fill_visit(page)
     expect(page.locator(STATUS)).to_have_text("待同步 1 条")
@@ -142,11 +155,11 @@ def test_sync_button_uploads_waiting_visits(live_server, world: World, phone_wit
 
 
 def test_visit_waits_through_an_expired_sign_in_and_uploads_after_the_next(
-    live_server, world: World, phone_without_service_worker: Page
+    shipped_server: str, world: World, phone_without_service_worker: Page
 ) -> None:
     page = phone_without_service_worker
-    log_in(page, live_server.url, "cadre-006-1")
-    form_url = f"{live_server.url}/visits/new/?household={world.household.pk}"
+    log_in(page, shipped_server, "cadre-006-1")
+    form_url = f"{shipped_server}/visits/new/?household={world.household.pk}"
     page.goto(form_url)
     page.context.clear_cookies()  # the session ran out while the cadre was upstairs
 
@@ -155,7 +168,7 @@ def test_visit_waits_through_an_expired_sign_in_and_uploads_after_the_next(
     expect(page.locator(STATUS)).to_have_text("待同步 1 条")
     expect(page.locator("#visit-sync-problem")).to_contain_text("登录已过期")
     assert not Visit.objects.exists()
-    log_in(page, live_server.url, "cadre-006-1")
+    log_in(page, shipped_server, "cadre-006-1")
     page.goto(form_url)
     expect(page.locator(STATUS)).to_have_text("已同步")
     assert Visit.objects.filter(pk=visit_id).count() == 1
