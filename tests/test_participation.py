@@ -236,8 +236,17 @@ def test_cadre_registers_resident_found_in_registry_with_masked_phone(world: Wor
 def test_cadre_cannot_register_resident_of_other_area(world: World, client: Client) -> None:
     event = make_event(world, None)  # street-wide: any area user may register their own residents
     client.force_login(world.cadre)
-    response = client.post(reverse("event_register", args=[event.pk]), {"resident": world.other_resident.pk})
-    assert response.status_code == 403
+    response = client.post(
+        reverse("event_register", args=[event.pk]), {"resident": world.other_resident.pk}, HTTP_HX_REQUEST="true"
+    )
+    missing = client.post(
+        reverse("event_register", args=[event.pk]),
+        {"resident": world.other_resident.pk + 1000},
+        HTTP_HX_REQUEST="true",
+    )
+    # Another area's resident reads exactly like one that does not exist (issue 9): no oracle on who lives where.
+    assert response.status_code == missing.status_code == 400
+    assert response.content == missing.content
     assert not Registration.objects.exists()
     client.force_login(world.other_cadre)
     client.post(reverse("event_register", args=[event.pk]), {"resident": world.other_resident.pk})

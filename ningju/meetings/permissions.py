@@ -117,3 +117,20 @@ def can_edit_training(user: Any, area: ResidentialArea | None) -> bool:
 
 def can_create_training(user: Any) -> bool:
     return is_street_admin(user) or getattr(user, "role", None) == Role.AREA_HEAD
+
+
+def can_record_troika(user: Any) -> bool:
+    """The troika's monthly on-site office is recorded by the street administrator or an area's users."""
+    return is_street_admin(user) or (is_area_user(user) and user.area_id is not None)
+
+
+def can_see_troika_grid(user: Any) -> bool:
+    return is_street_admin(user) or is_area_user(user)
+
+
+def own_action_q(user: Any) -> Q:
+    """Action items the user answers for: their own, and for a liaison their department's."""
+    own = Q(owner=user.pk)
+    if getattr(user, "role", None) == Role.LIAISON and user.department_id is not None:
+        return own | Q(department=user.department_id)
+    return own

@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ningju.core import scoping
-from ningju.core.models import Role, User
+from ningju.core.models import User
 from ningju.demands.models import Alert, Demand
 from ningju.demands.selectors import OPEN_STATES, WHISTLED_STATES, alert_q
 from ningju.insights.models import ClusterMember, ClusterStatus
+from ningju.meetings import permissions
 from ningju.meetings.models import ActionItem, ActionStatus, AgendaItem, Attendee, Meeting, MeetingFile
 
 OPEN_ACTION = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
@@ -115,16 +116,13 @@ def action_queryset() -> "QuerySet[ActionItem]":
 
 def mine_q(user: User) -> Q:
     """Items the user answers for: their own, and for a liaison their department's."""
-    own = Q(owner=user.pk)
-    if user.role == Role.LIAISON and user.department_id is not None:
-        return own | Q(department=user.department_id)
-    return own
+    return permissions.own_action_q(user)
 
 
 def scope_tab_label(user: User) -> str:
-    if user.role == Role.STREET_ADMIN:
+    if permissions.is_street_admin(user):
         return str(_("全街道"))
-    if user.role in scoping.AREA_ROLES:
+    if permissions.is_area_user(user):
         return str(_("本居民区"))
     return ""
 

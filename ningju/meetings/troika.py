@@ -35,6 +35,7 @@ from ningju.core.workdays import add_workdays, workdays_between
 from ningju.demands.attachments import check_upload
 from ningju.demands.models import Demand, Kind, Source
 from ningju.demands.services import demand_create
+from ningju.meetings import permissions
 from ningju.meetings.models import (
     ActionItem,
     Attendee,
@@ -74,15 +75,11 @@ class FindingInput:
 
 def recordable_compounds(user: User) -> "QuerySet[Compound]":
     """Compounds `user` may record a troika meeting for: their area's (area head, cadre) or the street's (admin)."""
-    if user.role == Role.STREET_ADMIN:
-        return Compound.objects.filter(area__street=user.street_id).select_related("area")
-    if user.role in scoping.AREA_ROLES and user.area_id is not None:
-        return Compound.objects.filter(area=user.area_id).select_related("area")
-    return Compound.objects.none()
+    return scoping.visible(user, Compound.objects.select_related("area"))
 
 
 def may_record(user: User) -> bool:
-    return user.role == Role.STREET_ADMIN or (user.role in scoping.AREA_ROLES and user.area_id is not None)
+    return permissions.can_record_troika(user)
 
 
 def committee_users(compound: Compound) -> "QuerySet[User]":
@@ -94,13 +91,13 @@ def committee_users(compound: Compound) -> "QuerySet[User]":
 
 def action_owners(user: User) -> "QuerySet[User]":
     """Who may answer for an action item from the walk: the users of the recorder's area or street."""
-    if user.role == Role.STREET_ADMIN:
+    if permissions.is_street_admin(user):
         return User.objects.filter(
             Q(role=Role.STREET_ADMIN, street=user.street_id)
             | Q(role__in=scoping.AREA_ROLES, area__street=user.street_id),
             is_active=True,
         ).order_by("role", "username")
-    if user.role in scoping.AREA_ROLES and user.area_id is not None:
+    if permissions.is_area_user(user) and user.area_id is not None:
         return User.objects.filter(is_active=True, role__in=scoping.AREA_ROLES, area=user.area_id).order_by(
             "role", "username"
         )

@@ -4,8 +4,8 @@ The registry's area-bound records (area, compound, building, household, resident
 the area in `SCOPE_AREA` on the model; street administrators see their street, area heads and cadres their area,
 liaisons nothing. Stated here: what has no area.
 - a department: the staff of its street (a liaison included: their own department's street);
-- street configuration (tags, patrol site types): the street's administrator and area users, once the model
-  belongs to a street; shared defaults until then.
+- street configuration (tags, patrol site types, and the demands' categories): the staff of the street that
+  owns it, so a second street's settings never show in the first.
 """
 
 from typing import Any
@@ -17,14 +17,10 @@ from ningju.core import scoping
 from ningju.registry.models import Department, PatrolSiteType, Tag
 
 
-def street_config_q(user: Any, model: type[models.Model]) -> Q:
+def street_config_q(user: Any) -> Q:
     """Configuration owned by a street: visible to the staff of that street only."""
     street_id = scoping.staff_street_id(user)
-    if street_id is None:
-        return scoping.NOTHING
-    if not any(field.name == "street" for field in model._meta.get_fields()):
-        return Q()  # not yet owned by a street: the shared defaults
-    return Q(street=street_id)
+    return scoping.NOTHING if street_id is None else Q(street=street_id)
 
 
 @scoping.rule(Department)
@@ -35,12 +31,12 @@ def department_q(user: Any) -> Q:
 
 @scoping.rule(Tag)
 def tag_q(user: Any) -> Q:
-    return street_config_q(user, Tag)
+    return street_config_q(user)
 
 
 @scoping.rule(PatrolSiteType)
 def patrol_site_type_q(user: Any) -> Q:
-    return street_config_q(user, PatrolSiteType)
+    return street_config_q(user)
 
 
 def can_change(user: Any, obj: models.Model) -> bool:

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 from ningju.core import scoping
 from ningju.core.errors import ApplicationError
 from ningju.core.http import AuthedRequest
-from ningju.core.models import Role, User
-from ningju.demands import services
+from ningju.core.models import User
+from ningju.demands import permissions, services
 from ningju.demands.attachments import attachment_add
 from ningju.demands.forms import IntakeForm
 from ningju.demands.models import Category, Demand, Kind, Source
@@ -35,7 +35,7 @@ PLACE_PARAMETERS = ("household", "building", "compound", "patrol_site")
 
 
 def _require_can_register(user: User) -> None:
-    if user.role not in (Role.STREET_ADMIN, *scoping.AREA_ROLES):
+    if not permissions.can_create_demand(user):
         raise PermissionDenied(_("只有街道和居民区的工作人员可以登记诉求。"))
 
 
@@ -143,7 +143,7 @@ def demand_new(request: AuthedRequest) -> HttpResponse:
 
     street_id = scoping.user_street_id(user)
     areas: QuerySet[ResidentialArea] | None = None
-    if prefill.area is None and user.role == Role.STREET_ADMIN:
+    if prefill.area is None and scoping.is_street_admin(user):
         areas = ResidentialArea.objects.filter(street=street_id).order_by("code")
     residents = Resident.objects.current().filter(household=prefill.household) if prefill.household else None
     no_place = prefill.area is None

@@ -23,8 +23,8 @@ from django.utils.translation import gettext_lazy
 from ningju.core import scoping
 from ningju.core.http import AuthedRequest
 from ningju.core.jobs import job_start
-from ningju.core.models import JobKind, Role, User
-from ningju.demands import exports, selectors
+from ningju.core.models import JobKind, User
+from ningju.demands import exports, permissions, selectors
 from ningju.demands.models import Alert, Category, Demand, Kind, Source
 from ningju.demands.selectors import DemandFilter, DeskTab, PortalTab, StateGroup
 from ningju.demands.workflow import State
@@ -125,7 +125,7 @@ class DemandFilterForm(forms.Form):
             area.choices = area_choices(user)
         else:
             del self.fields["area"]
-        if user.role not in (Role.STREET_ADMIN, *scoping.AREA_ROLES):
+        if not permissions.is_area_or_street_staff(user):
             del self.fields["mine"]  # a liaison owns no demands
 
     def clean(self) -> dict[str, Any]:
@@ -153,12 +153,12 @@ class DemandFilterForm(forms.Form):
 
 
 def require_area_or_street(user: User) -> None:
-    if user.role not in (Role.STREET_ADMIN, *scoping.AREA_ROLES):
+    if not permissions.is_area_or_street_staff(user):
         raise PermissionDenied(_("居民区诉求只对居民区干部和街道管理员开放。"))
 
 
 def require_liaison(user: User) -> None:
-    if user.role != Role.LIAISON or user.department_id is None:
+    if not permissions.is_department_liaison(user):
         raise PermissionDenied(_("部门工单只对职能部门联络员开放。"))
 
 
@@ -199,7 +199,7 @@ def alert_cards(counts: selectors.Counts, base: str) -> list[dict[str, Any]]:
 def mine(request: AuthedRequest) -> HttpResponse:
     """我的诉求: what the user received and owns (首问负责), open ones first."""
     user = request.user
-    if user.role == Role.LIAISON:
+    if permissions.is_liaison(user):
         return redirect("demand_portal")
     if scoping.is_street_admin(user):
         return redirect("demand_desk")

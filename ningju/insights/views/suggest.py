@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET
 from ningju.core import scoping
 from ningju.core.http import AuthedRequest
 from ningju.core.jobs import job_start
-from ningju.core.models import Job, JobKind, Role, User
+from ningju.core.models import Job, JobKind, User
+from ningju.demands import permissions as demand_permissions
 from ningju.demands.forms import MAX_TEXT
 from ningju.insights import engine, training
 from ningju.insights.models import TextModel
@@ -29,7 +30,7 @@ RECENT_JOBS = 5
 
 
 def _require_intake_role(user: User) -> None:
-    if user.role not in (Role.STREET_ADMIN, *scoping.AREA_ROLES):
+    if not demand_permissions.is_area_or_street_staff(user):
         raise PermissionDenied(_("只有街道和居民区的工作人员可以查看分类建议。"))
 
 

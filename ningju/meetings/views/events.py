@@ -217,9 +217,18 @@ def event_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 class RegisterForm(forms.Form):
     """Either a resident from the registry (by id, from the search) or a walk-in by name."""
 
-    resident = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    resident = forms.ModelChoiceField(
+        queryset=Resident.objects.select_related("household__building__compound"),
+        required=False,
+        widget=forms.HiddenInput,
+    )
     name = forms.CharField(label=gettext_lazy("来访者姓名"), required=False, max_length=50)
     on_the_spot = forms.BooleanField(label=gettext_lazy("现场签到（活动当天到场，不占名额）"), required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A resident of another area reads like one that does not exist.
+        scoping.scope_form_fields(self, user)
 
 
 def _detail_context(request: AuthedRequest, event: Event, **extra: Any) -> dict[str, Any]:
@@ -236,7 +245,7 @@ def _detail_context(request: AuthedRequest, event: Event, **extra: Any) -> dict[
         "may_edit": participation.may_edit_event(request.user, event.area),
         "may_register": participation.may_register(request.user, event),
         "on_the_day": timezone.now() >= participation.event_day_start(event),
-        "register_form": extra.pop("register_form", RegisterForm()),
+        "register_form": extra.pop("register_form", RegisterForm(user=request.user)),
         **extra,
     }
 
@@ -280,15 +289,10 @@ def _registrations_response(request: AuthedRequest, event: Event, **extra: Any) 
 def event_register(request: AuthedRequest, pk: int) -> HttpResponse:
     participation.require_participation_user(request.user)
     event = scoping.get_for_user(request.user, Event.objects.select_related("area"), pk=pk)
-    form = RegisterForm(request.POST)
+    form = RegisterForm(request.POST, user=request.user)
     error = ""
     if form.is_valid():
-        resident = None
-        resident_id = form.cleaned_data["resident"]
-        if resident_id is not None:
-            resident = scoping.get_for_user(
-                request.user, Resident.objects.select_related("household__building__compound"), pk=resident_id
-            )
+        resident = form.cleaned_data["resident"]
         try:
             registration = participation.registration_add(
                 user=request.user,

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ningju.core import scoping
 from ningju.core.errors import ApplicationError
 from ningju.core.http import AuthedRequest
-from ningju.meetings import selectors, services
+from ningju.meetings import permissions, selectors, services
 from ningju.meetings.forms import (
     ActionForm,
     AgendaFilterForm,
@@ -53,7 +53,7 @@ def _street_id(request: AuthedRequest) -> int:
 
 
 def _area_only(request: AuthedRequest) -> int | None:
-    return request.user.area_id if request.user.role in scoping.AREA_ROLES else None
+    return request.user.area_id if permissions.is_area_user(request.user) else None
 
 
 @login_required

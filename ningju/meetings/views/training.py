@@ -20,9 +20,9 @@ from django.views.decorators.http import require_POST
 from ningju.core import scoping
 from ningju.core.errors import ApplicationError
 from ningju.core.http import AuthedRequest
-from ningju.core.models import Role, User
+from ningju.core.models import User
 from ningju.demands import rates
-from ningju.meetings import participation
+from ningju.meetings import participation, permissions
 from ningju.meetings.models import TrainingKind, TrainingSession
 from ningju.meetings.views.events import DATETIME_ERRORS, DATETIME_WIDGET
 from ningju.registry.models import ResidentialArea
@@ -66,7 +66,7 @@ class TrainingForm(forms.Form):
         area = self.fields["area"]
         assert isinstance(area, forms.ModelChoiceField)
         area.queryset = participation.area_choices(user)
-        if user.role != Role.STREET_ADMIN:
+        if not permissions.is_street_admin(user):
             area.required = True
             area.empty_label = None
 
@@ -85,7 +85,7 @@ class HoursForm(forms.Form):
 def _cadres(user: User) -> "list[User]":
     """The cadres whose hours a user reads: the street's for its administrator, else their own area's."""
     users = User.objects.filter(is_active=True, role__in=scoping.AREA_ROLES)
-    if user.role == Role.STREET_ADMIN:
+    if permissions.is_street_admin(user):
         users = users.filter(area__street=user.street_id)
     else:
         users = users.filter(area=user.area_id)

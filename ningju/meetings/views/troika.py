@@ -23,9 +23,9 @@ from django.utils.translation import gettext_lazy
 from ningju.core import scoping
 from ningju.core.errors import ApplicationError
 from ningju.core.http import AuthedRequest
-from ningju.core.models import Role, User
+from ningju.core.models import User
 from ningju.demands.forms import MultipleFileField
-from ningju.meetings import troika
+from ningju.meetings import permissions, troika
 from ningju.registry.models import Compound, Department, ResidentialArea
 
 FINDING_ROWS = 5  # enough for one walk; more go into the minutes
@@ -99,7 +99,7 @@ class TroikaForm(forms.Form):
         field = self.fields["compound"]
         assert isinstance(field, CompoundChoice)
         field.queryset = compounds
-        field.show_area = user.role == Role.STREET_ADMIN
+        field.show_area = permissions.is_street_admin(user)
         committee = self.fields["committee"]
         assert isinstance(committee, forms.ModelMultipleChoiceField)
         if compound is not None:
@@ -139,7 +139,7 @@ def _chosen_compound(request: AuthedRequest) -> Compound | None:
     if raw.isdigit():
         # Another area's compound is refused here (403), before any form is shown for it.
         return scoping.get_for_user(request.user, Compound.objects.select_related("area"), pk=int(raw))
-    if request.user.role != Role.STREET_ADMIN:
+    if not permissions.is_street_admin(request.user):
         first = troika.recordable_compounds(request.user).order_by("name")[:2]
         return first[0] if len(first) == 1 else None
     return None
@@ -223,7 +223,7 @@ class GridFilter(forms.Form):
 
 
 def grid_areas(user: User) -> list[ResidentialArea]:
-    if user.role != Role.STREET_ADMIN and user.role not in scoping.AREA_ROLES:
+    if not permissions.can_see_troika_grid(user):
         raise PermissionDenied(_("您的角色不能查看三驾马车开展情况。"))
     return list(scoping.visible(user, ResidentialArea.objects.order_by("code")))
 
