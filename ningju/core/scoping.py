@@ -131,41 +131,13 @@ def fetch_for_write(user: Any, model: type[M], pk: Any) -> M:
     """The record `pk` of `model` that a write by `user` may refer to. Missing and out of scope give the same
     `ValidationError` (same text), so a write cannot be used to probe which records exist elsewhere."""
     found = None
+    if isinstance(pk, str) and pk.isascii() and pk.isdigit():
+        pk = int(pk)
     if isinstance(pk, int) and not isinstance(pk, bool) and 0 < pk <= MAX_ID:
         found = visible(user, model._default_manager.all()).filter(pk=pk).first()
     if found is None:
         raise serializers.ValidationError(str(NOT_FOUND_OR_OUT_OF_SCOPE), code="does_not_exist")
     return found
-
-
-class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
-    """An API id of a related record, looked up only among those the requesting user may see. An id out of
-    scope reads exactly like one that does not exist."""
-
-    default_error_messages = {
-        "required": gettext_lazy("该字段是必填项。"),
-        "does_not_exist": NOT_FOUND_OR_OUT_OF_SCOPE,
-        "incorrect_type": NOT_FOUND_OR_OUT_OF_SCOPE,
-    }
-
-    def __init__(self, model: type[models.Model], **kwargs: Any) -> None:
-        kwargs.setdefault("queryset", model._default_manager.all())
-        super().__init__(**kwargs)
-
-    def get_queryset(self) -> "models.QuerySet[Any]":
-        request = self.context.get("request")
-        return visible(getattr(request, "user", None), super().get_queryset())
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, bool) or not isinstance(data, int | str):
-            self.fail("incorrect_type", data_type=type(data).__name__)
-        try:
-            pk = int(data)
-        except ValueError:
-            self.fail("does_not_exist", pk_value=data)
-        if not 0 < pk <= MAX_ID:
-            self.fail("does_not_exist", pk_value=data)
-        return super().to_internal_value(pk)
 
 
 def scope_form_fields(form: forms.BaseForm, user: Any, *names: str) -> None:
@@ -175,7 +147,8 @@ def scope_form_fields(form: forms.BaseForm, user: Any, *names: str) -> None:
         if names and name not in names:
             continue
         if isinstance(field, forms.ModelChoiceField):
-            field.queryset = visible(user, field.queryset)
+            if field.queryset is not None:
+                field.queryset = visible(user, field.queryset)
             field.error_messages["invalid_choice"] = NOT_FOUND_OR_OUT_OF_SCOPE
             field.error_messages["invalid_pk_value"] = NOT_FOUND_OR_OUT_OF_SCOPE
 

@@ -199,11 +199,13 @@ def _related(user: User, model: type[Any], pk: int | None, field: str) -> Any:
 
 
 def _owner(user: User, pk: int | None) -> User | None:
-    return _related(user, User, pk, "owner")  # type: ignore[no-any-return]
+    owner: User | None = _related(user, User, pk, "owner")
+    return owner
 
 
 def _department(user: User, pk: int | None) -> Department | None:
-    return _related(user, Department, pk, "department")  # type: ignore[no-any-return]
+    department: Department | None = _related(user, Department, pk, "department")
+    return department
 
 
 def action_detail_queryset() -> "QuerySet[ActionItem]":
