@@ -194,6 +194,22 @@ def test_area_user_reads_only_their_own_area_on_a_street_meeting_over_the_api(
     assert [item["demands"] for item in body["action_items"]] == [[own.pk]]
 
 
+def test_action_items_over_the_api_list_only_the_demands_the_user_may_see(
+    world: World, street_meeting: Meeting
+) -> None:
+    own = Demand.objects.get(text="恒德里路灯不亮")
+    item = street_meeting.action_items.get()
+
+    listed = api_for(world.cadre).get("/api/v1/action-items/", {"mine": "false"})
+    detail = api_for(world.cadre).get(f"/api/v1/action-items/{item.pk}/")
+
+    assert listed.status_code == detail.status_code == 200
+    rows = listed.json()["results"] if isinstance(listed.json(), dict) else listed.json()
+    assert [row["demands"] for row in rows] == [[own.pk]]
+    assert detail.json()["demands"] == [own.pk]
+    assert len(api_for(world.admin).get(f"/api/v1/action-items/{item.pk}/").json()["demands"]) == 2
+
+
 @pytest.fixture
 def street_event(world: World) -> Event:
     """A street-wide event with a 恒德里 resident (王秀英) and a 又一村 resident (李建国) registered."""

@@ -9,7 +9,7 @@ the pages: a broken rule answers 400 with the Chinese message, a meeting, demand
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.urls import path
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -22,6 +22,7 @@ from ningju.api.fields import BoundedDateField, IdField, IdListField, WorkdaysFi
 from ningju.api.views import current_user, query_filters
 from ningju.core import scoping
 from ningju.core.models import User
+from ningju.demands.models import Demand
 from ningju.meetings import selectors, services
 from ningju.meetings.forms import MAX_TEXT
 from ningju.meetings.models import (
@@ -208,8 +209,12 @@ def _department(user: User, pk: int | None) -> Department | None:
     return department
 
 
-def action_detail_queryset() -> "QuerySet[ActionItem]":
-    return selectors.action_queryset().prefetch_related("demands")
+def action_detail_queryset(user: Any) -> "QuerySet[ActionItem]":
+    """Action items with their linked demands narrowed to those `user` may see (an item of a street meeting may
+    answer for demands of several areas)."""
+    return selectors.action_queryset().prefetch_related(
+        Prefetch("demands", queryset=scoping.visible(user, Demand.objects.all()))
+    )
 
 
 def meeting_detail_queryset(user: User) -> "QuerySet[Meeting]":
@@ -262,7 +267,7 @@ class ActionItemListApi(ListAPIView[ActionItem]):
     def get_queryset(self) -> "QuerySet[ActionItem]":
         filters = query_filters(self.request, ActionFilterInput)
         user = current_user(self.request)
-        queryset = scoping.visible(user, action_detail_queryset())
+        queryset = scoping.visible(user, action_detail_queryset(user))
         if "status" in filters:
             queryset = queryset.filter(status=filters["status"])
         if filters.get("mine"):
@@ -300,7 +305,7 @@ class ActionItemListApi(ListAPIView[ActionItem]):
             )
         except DjangoPermissionDenied as refused:
             raise _refused(refused) from None
-        stored = _get(user, action_detail_queryset(), item.pk)
+        stored = _get(user, action_detail_queryset(user), item.pk)
         return Response(ActionItemOutput(stored).data, status=status.HTTP_201_CREATED)
 
 
@@ -311,7 +316,7 @@ class ActionItemDetailApi(RetrieveAPIView[ActionItem]):
     serializer_class = ActionItemOutput
 
     def get_object(self) -> ActionItem:
-        return _get(self.request.user, action_detail_queryset(), self.kwargs["pk"])
+        return _get(self.request.user, action_detail_queryset(self.request.user), self.kwargs["pk"])
 
     @extend_schema(
         tags=[ACTION_TAG],
@@ -345,7 +350,7 @@ class ActionItemDetailApi(RetrieveAPIView[ActionItem]):
             )
         except DjangoPermissionDenied as refused:
             raise _refused(refused) from None
-        return Response(ActionItemOutput(_get(user, action_detail_queryset(), pk)).data)
+        return Response(ActionItemOutput(_get(user, action_detail_queryset(user), pk)).data)
 
 
 @extend_schema_view(get=extend_schema(tags=[EVENT_TAG]))
