@@ -14,7 +14,6 @@ from django.utils import translation
 from ningju.core import workdays
 from ningju.core.models import Role, User
 from ningju.demands.defaults import ensure_categories
-from ningju.demands.models import Category
 from ningju.registry import models
 from ningju.registry.defaults import ensure_defaults
 from tests import factories
@@ -75,6 +74,11 @@ class World:
     other_cadre: User
     liaison: User
     nobody: User
+    # A second, neighbouring street with its own configuration: whatever street 1 does must not reach it.
+    other_street: models.Street
+    other_street_area: models.ResidentialArea
+    other_street_admin: User
+    other_street_department: models.Department
 
     def users(self) -> dict[str, User]:
         return {
@@ -105,12 +109,17 @@ def fresh_calendar() -> Iterator[None]:
 
 @pytest.fixture
 def world(db: None) -> World:
-    ensure_defaults(models.Tag, models.PatrolSiteType)  # transactional tests flush the migration's rows
-    ensure_categories(Category)
     street = factories.StreetFactory()
+    ensure_defaults(street)  # each street's own copy of the default tags, patrol types and categories
+    ensure_categories(street)
+    other_street = factories.StreetFactory(code="310106012", name="静安寺街道")
+    ensure_defaults(other_street)
+    ensure_categories(other_street)
+    other_street_area = factories.AreaFactory(street=other_street, code="310106012001", name="华山")
+    other_street_department = factories.DepartmentFactory(street=other_street, name="城管", slug="chengguan")
     hengdeli = factories.AreaFactory(street=street, code="310106006006", name="恒德里")
     youyicun = factories.AreaFactory(street=street, code="310106006009", name="又一村")
-    lonely = models.Tag.objects.get(name="独居老人")
+    lonely = models.Tag.objects.get(street=street, name="独居老人")
     household = factories.HouseholdFactory(
         building__compound__area=hengdeli,
         building__road="常德路",
@@ -146,4 +155,8 @@ def world(db: None) -> World:
         other_cadre=factories.area_user(youyicun, username="cadre-009-1"),
         liaison=factories.liaison(department, username="dept-chengguan"),
         nobody=factories.UserFactory(username="nobody"),
+        other_street=other_street,
+        other_street_area=other_street_area,
+        other_street_admin=factories.street_admin(other_street, username="admin-012"),
+        other_street_department=other_street_department,
     )

@@ -168,7 +168,7 @@ def test_building_carries_its_address_parts_and_wgs84_coordinates(world: World) 
 
 def test_household_carries_tags_building_coordinates_and_area_code(world: World) -> None:
     building = world.household.building
-    lonely = models.Tag.objects.get(name="独居老人")
+    lonely = models.Tag.objects.get(street=world.street, name="独居老人")
 
     data = body(client_for(world.cadre).get(reverse("api_household_detail", args=[world.household.pk])))
 
@@ -290,7 +290,7 @@ def test_default_page_holds_50_records(world: World) -> None:
 def test_household_page_of_100_costs_a_fixed_number_of_queries(
     world: World, django_assert_max_num_queries: Any
 ) -> None:
-    tags = list(models.Tag.objects.all()[:3])
+    tags = list(models.Tag.objects.filter(street=world.street)[:3])
     for n in range(100):
         household = factories.HouseholdFactory.create(
             building__compound=world.household.building.compound, room=str(n), tags=tags
@@ -309,7 +309,7 @@ def test_household_page_of_100_costs_a_fixed_number_of_queries(
 def test_resident_page_of_100_costs_a_fixed_number_of_queries(
     world: World, django_assert_max_num_queries: Any
 ) -> None:
-    tags = list(models.Tag.objects.all()[:2])
+    tags = list(models.Tag.objects.filter(street=world.street)[:2])
     for _ in range(100):
         factories.ResidentFactory.create(household=world.household).tags.set(tags)
     client = client_for(world.cadre)
@@ -367,7 +367,7 @@ def test_non_numeric_building_is_refused(world: World) -> None:
 
 
 def test_households_filter_by_tag_id_or_name_including_residents_tags(world: World) -> None:
-    lonely = models.Tag.objects.get(name="独居老人")
+    lonely = models.Tag.objects.get(street=world.street, name="独居老人")
     through_resident = factories.HouseholdFactory.create(building=world.household.building)
     factories.ResidentFactory.create(household=through_resident).tags.add(lonely)
     moved_out = factories.HouseholdFactory.create(building=world.household.building)
@@ -381,7 +381,7 @@ def test_households_filter_by_tag_id_or_name_including_residents_tags(world: Wor
 
 
 def test_household_with_tag_on_itself_and_resident_is_listed_once(world: World) -> None:
-    lonely = models.Tag.objects.get(name="独居老人")
+    lonely = models.Tag.objects.get(street=world.street, name="独居老人")
     world.resident.tags.add(lonely)
 
     data = body(client_for(world.cadre).get(reverse("api_household_list"), {"tag": "独居老人"}))
@@ -398,7 +398,7 @@ def test_unknown_tag_is_refused_with_a_message(world: World) -> None:
 
 
 def test_households_filters_combine(world: World) -> None:
-    lonely = models.Tag.objects.get(name="独居老人")
+    lonely = models.Tag.objects.get(street=world.street, name="独居老人")
     factories.HouseholdFactory.create(building__compound__area=world.hengdeli, tags=[lonely])
     client = client_for(world.admin)
 

@@ -53,7 +53,7 @@ class Fixture:
         self.lonely = world.household  # 独居老人: monthly
         self.aged = factories.HouseholdFactory(building__compound=compound, room="401")
         factories.ResidentFactory(household=self.aged, name="赵桂兰").tags.set(
-            [Tag.objects.get(name="高龄老人(80岁以上)")]
+            [Tag.objects.get(street=world.street, name="高龄老人(80岁以上)")]
         )
         self.plain = factories.HouseholdFactory(building__compound=compound, room="402")
         self.last_year = factories.HouseholdFactory(building__compound=compound, room="403")
@@ -154,7 +154,11 @@ def test_visits_per_working_day_follow_the_chinese_calendar(world: World) -> Non
         visit(household, date(2025, 6, 2), world.cadre)  # holiday visits count, the holiday is no working day
     visit(households[5], date(2025, 6, 9), world.cadre)  # outside the period
     site = PatrolSite.objects.create(
-        area=world.hengdeli, site_type=PatrolSiteType.objects.first(), name="车棚", lat=31.2, lng=121.4
+        area=world.hengdeli,
+        site_type=PatrolSiteType.objects.filter(street=world.street).first(),
+        name="车棚",
+        lat=31.2,
+        lng=121.4,
     )
     Visit.objects.create(
         area=world.hengdeli,

@@ -180,7 +180,7 @@ def test_liaison_sees_acknowledge(client: Client, world: World) -> None:
 def test_dispatch_form_preselects_the_categorys_usual_department(client: Client, world: World) -> None:
     from ningju.demands.models import Category
 
-    noise = Category.objects.get(name="噪音扰民", parent=None)
+    noise = Category.objects.get(street=world.street, name="噪音扰民", parent=None)
     noise.default_department = world.department
     noise.save(update_fields=["default_department"])
     demand = step(in_area_handling(world), world.head, Action.WHISTLE, reason="需要部门")

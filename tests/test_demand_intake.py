@@ -32,7 +32,7 @@ def media(settings: Any, tmp_path: Path) -> Path:
 def site(world: World) -> PatrolSite:
     return PatrolSite.objects.create(
         area=world.hengdeli,
-        site_type=PatrolSiteType.objects.get(name="垃圾厢房"),
+        site_type=PatrolSiteType.objects.get(street=world.street, name="垃圾厢房"),
         name="633弄垃圾厢房",
         address="常德路633弄",
         lat=31.2381,
@@ -105,7 +105,7 @@ def test_empty_text_is_refused_with_a_chinese_message_and_nothing_is_written(cli
 
 
 def test_street_admin_chooses_the_area_and_a_category(client: Client, world: World) -> None:
-    noise = Category.objects.get(name="噪音扰民", parent=None)
+    noise = Category.objects.get(street=world.street, name="噪音扰民", parent=None)
     client.force_login(world.admin)
     assert 'name="area"' in client.get(new_url()).content.decode()
     client.post(new_url(), form_data(area=world.youyicun.pk, category=noise.pk, kind=Kind.OPINION))

@@ -226,8 +226,8 @@ def test_portal_shows_the_departments_own_state_and_dispatch_time(world: World) 
 
 
 def test_filters_narrow_the_list(world: World) -> None:
-    noise = Category.objects.get(name="噪音扰民", parent=None)
-    shop_noise = Category.objects.get(name="商铺夜间经营噪音", parent=noise)
+    noise = Category.objects.get(street=world.street, name="噪音扰民", parent=None)
+    shop_noise = Category.objects.get(street=world.street, name="商铺夜间经营噪音", parent=noise)
     help_wanted = record(world, "想申请助餐", kind=Kind.HELP, source=Source.WALK_IN)
     hotline = record(
         world, "12345转来的噪音投诉", source=Source.HOTLINE, external_id="SH2024-0042", category=shop_noise

@@ -75,7 +75,10 @@ def test_only_the_street_administrator_opens_the_settings(world: World, who: str
     assert client.post("/demands/deadlines/", limits_post(handling=9)).status_code == 403
     assert client.get("/demands/categories/").status_code == 403
     assert client.post("/demands/categories/", {"name": "新分类"}).status_code == 403
-    assert not DeadlineLimit.objects.exists() and not Category.objects.filter(name="新分类").exists()
+    assert (
+        not DeadlineLimit.objects.exists()
+        and not Category.objects.filter(street=world.street, name="新分类").exists()
+    )
 
 
 def test_the_categories_page_lists_parents_with_their_children(
@@ -90,32 +93,32 @@ def test_the_categories_page_lists_parents_with_their_children(
 
 
 def test_the_admin_adds_a_category_under_a_parent_with_a_usual_department(world: World) -> None:
-    noise = Category.objects.get(name="噪音扰民", parent=None)
+    noise = Category.objects.get(street=world.street, name="噪音扰民", parent=None)
     response = client_for(world.admin).post(
         "/demands/categories/",
         {"parent": noise.pk, "name": "广场舞噪音", "default_department": world.department.pk},
     )
     assert response.status_code == 302
-    added = Category.objects.get(name="广场舞噪音")
+    added = Category.objects.get(street=world.street, name="广场舞噪音")
     assert (added.parent, added.default_department, added.active) == (noise, world.department, True)
 
 
 def test_a_duplicate_name_under_the_same_parent_is_refused(world: World) -> None:
-    noise = Category.objects.get(name="噪音扰民", parent=None)
+    noise = Category.objects.get(street=world.street, name="噪音扰民", parent=None)
     response = client_for(world.admin).post("/demands/categories/", {"parent": noise.pk, "name": "施工噪音"})
     assert response.status_code == 200
     assert "“噪音扰民”下已有名为“施工噪音”的分类。" in response.content.decode()
-    assert Category.objects.filter(name="施工噪音").count() == 1
+    assert Category.objects.filter(street=world.street, name="施工噪音").count() == 1
 
 
 def test_a_duplicate_top_level_name_is_refused(world: World) -> None:
     response = client_for(world.admin).post("/demands/categories/", {"name": "噪音扰民"})
     assert "已有名为“噪音扰民”的一级分类。" in response.content.decode()
-    assert Category.objects.filter(name="噪音扰民").count() == 1
+    assert Category.objects.filter(street=world.street, name="噪音扰民").count() == 1
 
 
 def test_the_admin_renames_deactivates_and_changes_the_usual_department(world: World) -> None:
-    category = Category.objects.get(name="施工噪音")
+    category = Category.objects.get(street=world.street, name="施工噪音")
     response = client_for(world.admin).post(
         f"/demands/categories/{category.pk}/",
         {f"c{category.pk}-name": "建筑施工噪音", f"c{category.pk}-default_department": world.department.pk},
@@ -130,7 +133,7 @@ def test_the_admin_renames_deactivates_and_changes_the_usual_department(world: W
 
 
 def test_renaming_to_a_siblings_name_is_refused(world: World) -> None:
-    category = Category.objects.get(name="施工噪音")
+    category = Category.objects.get(street=world.street, name="施工噪音")
     response = client_for(world.admin).post(
         f"/demands/categories/{category.pk}/", {f"c{category.pk}-name": "邻里噪音", f"c{category.pk}-active": "on"}
     )
@@ -142,7 +145,7 @@ def test_renaming_to_a_siblings_name_is_refused(world: World) -> None:
 def test_a_department_of_another_street_cannot_be_the_usual_one(world: World) -> None:
     elsewhere = Street.objects.create(code="310106007", name="南京西路街道")
     foreign = Department.objects.create(street=elsewhere, name="城管", slug="chengguan")
-    category = Category.objects.get(name="施工噪音")
+    category = Category.objects.get(street=world.street, name="施工噪音")
     response = client_for(world.admin).post(
         f"/demands/categories/{category.pk}/",
         {f"c{category.pk}-name": "施工噪音", f"c{category.pk}-default_department": foreign.pk},

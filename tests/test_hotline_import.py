@@ -363,7 +363,7 @@ def test_match_address_falls_back_to_the_lane_then_compound_then_patrol_site(wor
     assert (named.area, named.compound) == (world.youyicun, compound)
     site = PatrolSite.objects.create(
         area=world.youyicun,
-        site_type=PatrolSiteType.objects.first(),
+        site_type=PatrolSiteType.objects.filter(street=world.street).first(),
         name="康定路垃圾厢房",
         lat=31.2,
         lng=121.4,
@@ -384,7 +384,7 @@ def test_matching_many_addresses_asks_the_database_once(world: World) -> None:
 
 
 def test_a_category_is_found_by_child_or_parent_name_ignoring_case_and_blanks(world: World) -> None:
-    Category.objects.create(name="Wi-Fi")
+    Category.objects.create(street=world.street, name="Wi-Fi")
     rows = good_rows()
     rows[0]["分类"] = " 噪音扰民 "
     rows[1]["分类"] = "城市管理-施工噪音"

@@ -92,7 +92,7 @@ def story(world: World) -> Story:
     second = factories.HouseholdFactory(building=w.household.building, room="401")
     site = PatrolSite.objects.create(
         area=w.hengdeli,
-        site_type=PatrolSiteType.objects.get(name="垃圾厢房"),
+        site_type=PatrolSiteType.objects.get(street=world.street, name="垃圾厢房"),
         name="633弄垃圾厢房",
         lat=31.2,
         lng=121.4,
@@ -106,7 +106,7 @@ def story(world: World) -> Story:
     visit(w, w.other_cadre, at(9, 20, 10), w.other_household)  # a Saturday
     visit(w, w.cadre, at(11, 3), w.household)  # outside the period
 
-    category = Category.objects.filter(parent__isnull=False).order_by("pk").first()
+    category = Category.objects.filter(street=world.street, parent__isnull=False).order_by("pk").first()
     assert category is not None
     # d1: received 15 Sep, contacted on time, resolved 17 Sep, callback 不满意 18 Sep, resolved again 19 Sep,
     # callback 满意 22 Sep (closed).

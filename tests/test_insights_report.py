@@ -149,7 +149,7 @@ def build_year(world: World) -> World:
     visit(w, w.other_household, at(2026, 1, 1, 0))  # the next year: not counted
 
     head_009 = factories.area_user(w.youyicun, Role.AREA_HEAD, username="head-009")
-    noise = Category.objects.filter(parent__isnull=False).select_related("parent").first()
+    noise = Category.objects.filter(street=world.street, parent__isnull=False).select_related("parent").first()
     assert noise is not None and noise.parent is not None
     answered = received(w, w.cadre, at(2025, 3, 3), kind=Kind.OPINION, source=Source.VISIT, category=noise)
     steps(answered, (w.cadre, "contact", at(2025, 3, 4), {}))
@@ -247,7 +247,7 @@ def test_tables_count_visits_topics_whistles_and_departments(year: World) -> Non
     assert (hengdeli.households, hengdeli.households_visited, hengdeli.visits) == (3, 2, 3)
     assert built.visits_total.households_visited == 3 and built.visits_total.visits == 4
     # Top-level topics: the subcategory's demand counts under its parent, with the parent's own demand.
-    noise = Category.objects.filter(parent__isnull=False).select_related("parent").first()
+    noise = Category.objects.filter(street=year.street, parent__isnull=False).select_related("parent").first()
     assert noise is not None and noise.parent is not None
     topic = {name: (cells, total) for name, cells, total in built.topics.rows}
     assert topic[noise.parent.name] == ([2, 0], 2)

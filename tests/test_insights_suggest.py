@@ -66,7 +66,7 @@ def var_in_tmp(settings: Any, tmp_path: Path) -> Iterator[None]:
 
 
 def category(parent: str, name: str) -> Category:
-    return Category.objects.get(parent__name=parent, name=name)
+    return Category.objects.get(street__code="310106006", parent__name=parent, name=name)  # street 1 (`world`)
 
 
 @pytest.fixture

@@ -146,7 +146,7 @@ def test_reveal_of_other_area_resident_is_refused(world: World) -> None:
 
 def test_household_edit_is_kept_in_history_with_who_and_what(world: World) -> None:
     client = client_for(world.cadre)
-    elderly = Tag.objects.get(name="高龄老人(80岁以上)")
+    elderly = Tag.objects.get(street=world.street, name="高龄老人(80岁以上)")
     response = client.post(
         reverse("household_edit", args=[world.household.pk]),
         {
@@ -266,7 +266,7 @@ def test_only_street_admin_manages_tags(world: World) -> None:
         {"name": "独居困难", "category": "must_visit", "description": "", "sort_order": 8, "active": "on"},
     )
     assert response.status_code == 302
-    assert Tag.objects.get(name="独居困难").category == "must_visit"
+    assert Tag.objects.get(street=world.street, name="独居困难").category == "must_visit"
 
 
 def test_tag_list_shows_the_seven_must_visit_defaults(world: World) -> None:

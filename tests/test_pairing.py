@@ -26,8 +26,8 @@ STEP = 0.0004  # about 40 m between neighbouring buildings
 def build_grid(area: ResidentialArea, columns: int = 8, rows: int = 6, seed: int = 1) -> list[Building]:
     """A block of buildings on a grid around the office, 3–14 households each, some of them must-visit."""
     rng = random.Random(seed)
-    lonely = Tag.objects.get(name="独居老人")
-    risky = Tag.objects.get(name="重点关注人员")
+    lonely = Tag.objects.get(street=area.street, name="独居老人")
+    risky = Tag.objects.get(street=area.street, name="重点关注人员")
     compound = Compound.objects.create(area=area, name=f"网格小区{seed}")
     buildings: list[Building] = []
     for column in range(columns):
@@ -130,7 +130,7 @@ def test_proposal_keeps_each_cadres_buildings_together(world: World, grid: list[
 
 def test_a_weekly_household_weighs_like_fifty_two_yearly_ones(world: World) -> None:
     ensure_rules(world.street)
-    risky = Tag.objects.get(name="重点关注人员")
+    risky = Tag.objects.get(street=world.street, name="重点关注人员")
     building = world.household.building
     items = {item.key: item.weight for item in pairing.area_items(world.hengdeli)}
     assert items[(pairing.BUILDING, building.pk)] == 12  # the fixture's household lives alone: monthly
@@ -141,7 +141,7 @@ def test_a_weekly_household_weighs_like_fifty_two_yearly_ones(world: World) -> N
 
 def test_patrol_sites_are_shared_out_with_the_buildings(world: World, grid: list[Building]) -> None:
     cadres(world.hengdeli, 1)
-    shed = PatrolSiteType.objects.get(name="非机动车棚及充电区域")
+    shed = PatrolSiteType.objects.get(street=world.street, name="非机动车棚及充电区域")
     sites = [
         PatrolSite.objects.create(
             area=world.hengdeli, site_type=shed, name=f"车棚{n}", lat=OFFICE[0] + n * STEP, lng=OFFICE[1]

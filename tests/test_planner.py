@@ -55,9 +55,9 @@ def _building(area: models.ResidentialArea, lat: float, lng: float, number: str)
 @pytest.fixture
 def street(world: World) -> Street:
     """恒德里 with two cadres (four buildings and two patrol sites each side), 又一村 with one cadre."""
-    lonely = models.Tag.objects.get(name="独居老人")
-    watched = models.Tag.objects.get(name="重点关注人员")
-    garbage = models.PatrolSiteType.objects.get(name="垃圾厢房")
+    lonely = models.Tag.objects.get(street=world.street, name="独居老人")
+    watched = models.Tag.objects.get(street=world.street, name="重点关注人员")
+    garbage = models.PatrolSiteType.objects.get(street=world.street, name="垃圾厢房")
     second = factories.area_user(world.hengdeli, username="cadre-006-2")
     monthly: list[models.Household] = [world.household]
     weekly: list[models.Household] = []

@@ -79,7 +79,7 @@ def at_local(day: date, hour: int) -> datetime:
 def site(world: World) -> PatrolSite:
     return PatrolSite.objects.create(
         area=world.hengdeli,
-        site_type=PatrolSiteType.objects.get(name="垃圾厢房"),
+        site_type=PatrolSiteType.objects.get(street=world.street, name="垃圾厢房"),
         name="633弄垃圾厢房",
         address="常德路633弄",
         lat=31.2381,

@@ -234,21 +234,21 @@ def test_cadre_reads_the_calendar_but_cannot_enter_a_year(world: World) -> None:
 
 def test_strictest_rule_wins(world: World) -> None:
     ensure_rules(world.street)
-    risky = Tag.objects.get(name="重点关注人员")
+    risky = Tag.objects.get(street=world.street, name="重点关注人员")
     world.resident.tags.add(risky)  # the household itself carries 独居老人 (monthly)
     book = RuleBook(world.street)
     tags = household_tag_ids([world.household.pk])[world.household.pk]
     requirement = book.household(tags)
     assert requirement is not None
     assert (requirement.interval, requirement.because) == (Interval.WEEK, "重点关注人员")
-    lonely_only = book.household([Tag.objects.get(name="独居老人").pk])
+    lonely_only = book.household([Tag.objects.get(street=world.street, name="独居老人").pk])
     assert lonely_only is not None and lonely_only.interval == Interval.MONTH
     untagged = book.household([])
     assert untagged is not None and (untagged.interval, untagged.because) == (Interval.YEAR, "全覆盖")
 
 
 def test_tags_of_moved_out_residents_do_not_count(world: World) -> None:
-    risky = Tag.objects.get(name="重点关注人员")
+    risky = Tag.objects.get(street=world.street, name="重点关注人员")
     world.resident.tags.add(risky)
     world.resident.active = False
     world.resident.save(update_fields=["active"])
@@ -260,7 +260,7 @@ def test_tags_of_moved_out_residents_do_not_count(world: World) -> None:
 def test_an_inactive_rule_no_longer_applies(world: World) -> None:
     ensure_rules(world.street)
     VisitRule.objects.filter(tag__name="独居老人").update(active=False)
-    requirement = RuleBook(world.street).household([Tag.objects.get(name="独居老人").pk])
+    requirement = RuleBook(world.street).household([Tag.objects.get(street=world.street, name="独居老人").pk])
     assert requirement is not None and requirement.interval == Interval.YEAR
 
 
@@ -282,8 +282,8 @@ def test_ensure_rules_creates_the_defaults_once_and_keeps_edits(world: World) ->
 
 def test_patrol_sites_follow_their_type(world: World) -> None:
     ensure_rules(world.street)
-    shed = PatrolSiteType.objects.get(name="非机动车棚及充电区域")
-    other = PatrolSiteType.objects.create(name="健身苑点", must_patrol=False)
+    shed = PatrolSiteType.objects.get(street=world.street, name="非机动车棚及充电区域")
+    other = PatrolSiteType.objects.create(street=world.street, name="健身苑点", must_patrol=False)
     book = RuleBook(world.street)
     requirement = book.patrol_site(shed.pk)
     assert requirement is not None and requirement.interval == Interval.WEEK
@@ -330,7 +330,7 @@ def test_overdue_means_a_whole_period_passed_without_a_visit() -> None:
 
 def test_due_reason_says_why_in_the_cadres_words(world: World) -> None:
     ensure_rules(world.street)
-    requirement = RuleBook(world.street).household([Tag.objects.get(name="独居老人").pk])
+    requirement = RuleBook(world.street).household([Tag.objects.get(street=world.street, name="独居老人").pk])
     assert requirement is not None
     assert due_reason(requirement, date(2026, 10, 31), date(2026, 11, 28)) == "独居老人 — 每月，上次走访 28 天前"
     assert due_reason(requirement, None, date(2026, 11, 28)) == "独居老人 — 每月，尚未走访"
@@ -418,7 +418,7 @@ def test_the_full_coverage_rule_cannot_be_switched_off(world: World) -> None:
 
 def test_administrator_adds_a_rule_for_a_care_tag_once(world: World) -> None:
     ensure_rules(world.street)
-    care = Tag.objects.create(name="助餐对象", category="care")
+    care = Tag.objects.create(street=world.street, name="助餐对象", category="care")
     rule = rule_services.rule_create(user=world.admin, street=world.street, interval=Interval.MONTH, tag=care)
     assert RuleBook(world.street).household([care.pk]) is not None
     assert rule.target == VisitRule.Target.TAG
@@ -438,7 +438,7 @@ def test_area_head_reads_the_rules_but_cannot_change_them(world: World) -> None:
     assert VisitRule.objects.get(pk=lonely.pk).interval == Interval.MONTH
     with pytest.raises(PermissionDenied):
         rule_services.rule_create(
-            user=world.head, street=world.street, interval=Interval.WEEK, tag=Tag.objects.get(name="残疾人")
+            user=world.head, street=world.street, interval=Interval.WEEK, tag=Tag.objects.get(street=world.street, name="残疾人")
         )
 
 
@@ -448,7 +448,7 @@ def test_liaison_has_no_rules_page(world: World) -> None:
 
 def test_patrol_site_rule_change_reaches_the_rule_book(world: World) -> None:
     ensure_rules(world.street)
-    shop_type = PatrolSiteType.objects.get(name="沿街商铺")
+    shop_type = PatrolSiteType.objects.get(street=world.street, name="沿街商铺")
     PatrolSite.objects.create(area=world.hengdeli, site_type=shop_type, name="常德路小吃店", lat=31.24, lng=121.45)
     rule = VisitRule.objects.get(patrol_type=shop_type)
     changes = {

@@ -41,7 +41,7 @@ def record(world: World, **overrides: Any) -> tuple[Visit, bool]:
 def patrol_site(world: World, area: Any = None) -> PatrolSite:
     return PatrolSite.objects.create(
         area=area or world.hengdeli,
-        site_type=PatrolSiteType.objects.order_by("sort_order")[0],
+        site_type=PatrolSiteType.objects.filter(street=world.street).order_by("sort_order")[0],
         name="5号楼非机动车棚",
         lat=31.2380,
         lng=121.4510,
@@ -77,8 +77,8 @@ def test_findings_are_stored_one_row_each_and_blank_lines_dropped(world: World) 
 
 
 def test_corrections_land_in_household_history_as_visit_corrections(world: World) -> None:
-    must_visit = Tag.objects.get(name="独居老人")
-    disabled = Tag.objects.exclude(pk=must_visit.pk).first()
+    must_visit = Tag.objects.get(street=world.street, name="独居老人")
+    disabled = Tag.objects.filter(street=world.street).exclude(pk=must_visit.pk).first()
     assert disabled is not None
 
     record(

@@ -134,7 +134,7 @@ def test_interleaved_replays_of_several_visits_keep_one_row_each(world: World) -
 
 
 def test_corrections_are_applied_once_and_kept_in_history(world: World) -> None:
-    lonely = Tag.objects.get(name="独居老人")
+    lonely = Tag.objects.get(street=world.street, name="独居老人")
     body = payload(world, corrections={"tenure": Tenure.TENANT, "notes": "女儿每周来", "tags": [lonely.pk]})
     client = api_for(world.cadre)
 

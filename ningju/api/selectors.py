@@ -104,11 +104,16 @@ def residents(user: Any, *, household: int | None = None) -> "QuerySet[Resident]
     return queryset
 
 
-def tag_by_id_or_name(value: str) -> Tag:
-    """The tag a client named in a filter, by its number or its name. Tags are street-wide settings, not
-    personal data, so an unknown one is reported rather than silently matching nothing."""
+def tag_by_id_or_name(user: Any, value: str) -> Tag:
+    """The tag a client named in a filter, by its number or its name, among the tags of the user's street. Tags
+    are street-wide settings, not personal data, so an unknown one is reported rather than silently matching
+    nothing."""
     value = value.strip()
-    tag = Tag.objects.filter(pk=int(value)).first() if value.isdigit() else Tag.objects.filter(name=value).first()
+    tags = scoping.visible(user, Tag.objects.all())
+    if value.isdigit():
+        tag = tags.filter(pk=int(value)).first() if int(value) <= scoping.MAX_ID else None
+    else:
+        tag = tags.filter(name=value).first()
     if tag is None:
         raise ApplicationError(_("没有这个标签：%(tag)s") % {"tag": value})
     return tag

@@ -11,8 +11,8 @@ from ningju.demands import models
 
 @admin.register(models.Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "default_department", "active")
-    list_filter = ("active",)
+    list_display = ("__str__", "street", "default_department", "active")
+    list_filter = ("street", "active")
     search_fields = ("name",)
 
 

@@ -69,7 +69,9 @@ def link_default_departments(street: Street) -> int:
     departments = {d.name: d for d in Department.objects.filter(street=street, active=True)}
     usual = usual_departments()
     changed = []
-    for category in Category.objects.select_related("parent").filter(street=street, default_department__isnull=True):
+    for category in Category.objects.select_related("parent").filter(
+        street=street, default_department__isnull=True
+    ):
         wanted = usual.get((category.name, category.parent.name if category.parent else None))
         if wanted in departments:
             category.default_department = departments[wanted]

@@ -1019,7 +1019,9 @@ def _load(street: Street) -> _Street:
     _load_visits(street, areas, sites)
     categories: dict[tuple[str, str | None], int] = {
         (name, parent): pk
-        for pk, name, parent in Category.objects.filter(active=True).values_list("pk", "name", "parent__name")
+        for pk, name, parent in Category.objects.filter(street=street, active=True).values_list(
+            "pk", "name", "parent__name"
+        )
     }
     taken = set(
         Demand.objects.filter(source=Source.HOTLINE).exclude(external_id="").values_list("external_id", flat=True)
@@ -1838,7 +1840,7 @@ def demo_demands(
         return result
     horizon = datetime.combine(today, clock_time.min, tzinfo=SHANGHAI)
     with transaction.atomic():
-        ensure_categories(Category)
+        ensure_categories(street)  # the street's own taxonomy (copied in when it was created; put back if deleted)
         link_default_departments(street)
         world = _load(street)
         clock = _Clock(world.limits)
@@ -2028,4 +2030,7 @@ def demo_demands_delete(street: Street) -> dict[str, int]:
             deleted[key] = queryset._raw_delete(queryset.db)
         demands = Demand.objects.filter(area__street=street)
         deleted["demands"] = demands._raw_delete(demands.db)
+        # The street's own taxonomy goes with it (children before the parents they are protected by).
+        deleted["categories"] = Category.objects.filter(street=street, parent__isnull=False).delete()[0]
+        deleted["categories"] += Category.objects.filter(street=street).delete()[0]
     return deleted

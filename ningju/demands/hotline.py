@@ -345,10 +345,11 @@ def _category_key(name: str) -> str:
 class Categories:
     """The active categories by name, top-level or not: 12345 writes 噪音扰民, 噪音扰民/施工噪音 or 城市管理-施工噪音."""
 
-    def __init__(self) -> None:
+    def __init__(self, street_id: int) -> None:
         self.by_name: dict[str, list[Category]] = defaultdict(list)
         self.by_pair: dict[tuple[str, str], Category] = {}
-        for category in Category.objects.filter(active=True).select_related("parent"):
+        # Only the street's own categories: each street has its taxonomy.
+        for category in Category.objects.filter(street=street_id, active=True).select_related("parent"):
             self.by_name[_category_key(category.name)].append(category)
             if category.parent is not None:
                 self.by_pair[(_category_key(category.parent.name), _category_key(category.name))] = category
@@ -475,7 +476,7 @@ class Checker:
     def __post_init__(self) -> None:
         self.areas = Reference(self.user)
         self.places = StreetAddresses(self.user.street_id or 0)
-        self.categories = Categories()
+        self.categories = Categories(self.user.street_id or 0)
 
     def error(self, line: int, column: str, message: str) -> None:
         self.errors.add(line, self.sheet.where(column), message)

@@ -1,12 +1,13 @@
 """Writes for the street administrator's demand settings: working-day limits per stage and the category taxonomy.
 
 Limits are the street's own (`DeadlineLimit`); a changed limit applies to clocks started afterwards, never to a
-deadline already running (a resident was told that date). Categories are shared by the installation; the usual
-department (默认派单部门) is chosen among the administrator's street's departments.
+deadline already running (a resident was told that date). Categories belong to a street too: an administrator
+edits only their own street's, and the usual department (默认派单部门) is one of that street's departments.
 """
 
 from collections.abc import Mapping
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -51,11 +52,11 @@ def deadline_limits_update(*, user: User, limits: Mapping[str, int]) -> int:
     return len(changed)
 
 
-def _check_name(name: str, parent: Category | None, exclude: int | None = None) -> str:
+def _check_name(street_id: int, name: str, parent: Category | None, exclude: int | None = None) -> str:
     name = name.strip()
     if not name:
         raise ApplicationError(_("请填写分类名称。"))
-    siblings = Category.objects.filter(parent=parent, name=name)
+    siblings = Category.objects.filter(street=street_id, parent=parent, name=name)
     if exclude is not None:
         siblings = siblings.exclude(pk=exclude)
     if siblings.exists():
@@ -78,10 +79,17 @@ def category_create(
 ) -> Category:
     """Add a category (top level, or under `parent`) with the department such demands usually go to."""
     street_id = _street_id(user)
+    if parent is not None and parent.street_id != street_id:
+        raise ApplicationError(_("所选上级分类不属于本街道。"))
     if parent is not None and parent.parent_id is not None:
         raise ApplicationError(_("只能在一级分类下添加子分类。"))
     _check_department(street_id, default_department)
-    category = Category(name=_check_name(name, parent), parent=parent, default_department=default_department)
+    category = Category(
+        street_id=street_id,
+        name=_check_name(street_id, name, parent),
+        parent=parent,
+        default_department=default_department,
+    )
     category.save(force_insert=True)
     return category
 
@@ -93,8 +101,10 @@ def category_update(
     """Rename a category, change its usual department, or switch it off (kept on old demands, offered to no new
     one) and on again."""
     street_id = _street_id(user)
+    if category.street_id != street_id:
+        raise PermissionDenied(_("只能修改本街道的诉求分类。"))
     _check_department(street_id, default_department)
-    category.name = _check_name(name, category.parent, exclude=category.pk)
+    category.name = _check_name(street_id, name, category.parent, exclude=category.pk)
     category.default_department = default_department
     category.active = active
     category.save(update_fields=["name", "default_department", "active"])

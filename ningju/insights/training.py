@@ -56,16 +56,20 @@ def models_dir() -> Path:
     return Path(settings.VAR_DIR) / "models"
 
 
-def leaf_categories() -> "QuerySet[Category]":
-    """Active categories without active children: the labels a classifier learns."""
-    return Category.objects.filter(active=True).exclude(
+def leaf_categories(street: Street | int | None = None) -> "QuerySet[Category]":
+    """Active categories without active children: the labels a classifier learns (of one street, where given:
+    each street has its own taxonomy)."""
+    leaves = Category.objects.filter(active=True).exclude(
         Exists(Category.objects.filter(parent=OuterRef("pk"), active=True))
     )
+    return leaves if street is None else leaves.filter(street=street)
 
 
 def categorised_demands(street: Street | int) -> "QuerySet[Demand]":
     # Merged demands repeat the demand they were merged into: counting them twice would skew the labels.
-    return Demand.objects.filter(area__street=street, category__in=leaf_categories()).exclude(state=State.MERGED)
+    return Demand.objects.filter(area__street=street, category__in=leaf_categories(street)).exclude(
+        state=State.MERGED
+    )
 
 
 def bootstrap_path(street: Street) -> Path:
@@ -78,7 +82,7 @@ def _bootstrap_rows(street: Street) -> list[tuple[str, str]]:
     if not path.exists():
         return []
     rows = [(str(text), str(label)) for text, label in json.loads(path.read_text(encoding="utf-8"))]
-    leaves = {str(pk) for pk in leaf_categories().values_list("pk", flat=True)}
+    leaves = {str(pk) for pk in leaf_categories(street).values_list("pk", flat=True)}
     return [(text, label) for text, label in rows if label in leaves]
 
 
@@ -201,8 +205,8 @@ def classifier_bootstrap(
     progress = progress or _no_progress
     progress(2, 100, _("读取文件…"))
     table = read_demands(file, text_cols=text_cols, label_col=label_col)
-    categories = Categories()
-    leaves = set(leaf_categories().values_list("pk", flat=True))
+    categories = Categories(street.pk)  # labels name the street's own categories
+    leaves = set(leaf_categories(street).values_list("pk", flat=True))
     rows: list[tuple[str, str]] = []
     unknown: dict[str, int] = {}
     not_leaf: dict[str, int] = {}

@@ -1,15 +1,25 @@
 """Admin for configuring the registry: streets, areas, departments, tags, patrol site types. Personal data shows
 masked here too (the encrypted fields render masked); residents are edited through the pages, which log history."""
 
+from typing import Any
+
 from django.contrib import admin
+from django.db import transaction
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from ningju.registry import models
+from ningju.registry import models, services
 
 
 @admin.register(models.Street)
 class StreetAdmin(admin.ModelAdmin):
     list_display = ("code", "name")
+
+    def save_model(self, request: HttpRequest, obj: models.Street, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:  # a new street gets its own copy of the default configuration
+                services.street_defaults_install(obj)
 
 
 @admin.register(models.ResidentialArea)
@@ -43,8 +53,8 @@ class BuildingAdmin(admin.ModelAdmin):
 
 @admin.register(models.Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ("name", "category", "high_risk", "sort_order", "active")
-    list_filter = ("category", "active")
+    list_display = ("name", "street", "category", "high_risk", "sort_order", "active")
+    list_filter = ("street", "category", "active")
     list_editable = ("sort_order", "active")
 
 
@@ -74,7 +84,8 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 @admin.register(models.PatrolSiteType)
 class PatrolSiteTypeAdmin(admin.ModelAdmin):
-    list_display = ("name", "must_patrol", "sort_order")
+    list_display = ("name", "street", "must_patrol", "sort_order")
+    list_filter = ("street",)
 
 
 @admin.register(models.PatrolSite)

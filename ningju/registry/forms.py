@@ -1,8 +1,11 @@
 """Forms for the registry pages: household and resident corrections, reveal reasons, tags."""
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ningju.core import scoping
 from ningju.core.identifiers import validate_id_number, validate_phone
 from ningju.registry.models import Gender, Household, Relation, Tag, TagCategory, Tenure
 
@@ -12,9 +15,10 @@ class TagChoiceField(forms.ModelMultipleChoiceField):
         return obj.name
 
 
-def active_tags() -> forms.ModelMultipleChoiceField:
+def active_tags(user: Any) -> forms.ModelMultipleChoiceField:
+    """The active tags of the user's street (each street has its own)."""
     return TagChoiceField(
-        queryset=Tag.objects.filter(active=True),
+        queryset=scoping.visible(user, Tag.objects.filter(active=True)),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label=_("标签"),
@@ -27,19 +31,20 @@ class HouseholdForm(forms.Form):
     notes = forms.CharField(label=_("备注"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     change_reason = forms.CharField(label=_("修改原因"), max_length=100, required=False)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["tags"] = active_tags()
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tags"] = active_tags(user)
 
     @classmethod
-    def for_household(cls, household: Household) -> "HouseholdForm":
+    def for_household(cls, household: Household, *, user: Any) -> "HouseholdForm":
         return cls(
+            user=user,
             initial={
                 "room": household.room,
                 "tenure": household.tenure,
                 "notes": household.notes,
                 "tags": list(household.tags.all()),
-            }
+            },
         )
 
 
@@ -68,9 +73,9 @@ class ResidentForm(forms.Form):
     notes = forms.CharField(label=_("备注"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     change_reason = forms.CharField(label=_("修改原因"), max_length=100, required=False)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["tags"] = active_tags()
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tags"] = active_tags(user)
 
     def clean_id_number(self) -> str:
         value = self.cleaned_data["id_number"]

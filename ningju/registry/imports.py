@@ -405,7 +405,8 @@ class Row:
 
 
 class Reference:
-    """What rows are checked against: the importer's areas (their scope) and the tags."""
+    """What rows are checked against: the importer's areas (their scope) and the tags of those areas' streets (a
+    tag name resolves within the street of the row's area: each street has its own tags)."""
 
     def __init__(self, user: User | None) -> None:
         areas = ResidentialArea.objects.select_related("street")
@@ -415,7 +416,8 @@ class Reference:
         for area in visible:
             self.areas[area.name].append(area)
             self.areas[area.code].append(area)
-        self.tags = {tag_key(tag.name): tag for tag in Tag.objects.all()}
+        streets = {area.street_id for area in visible}
+        self.tags = {(tag.street_id, tag_key(tag.name)): tag for tag in Tag.objects.filter(street__in=streets)}
         self._elsewhere: dict[str, bool] = {}
 
     def area(self, value: str) -> tuple[ResidentialArea | None, str]:
@@ -430,13 +432,17 @@ class Reference:
             return None, _("居民区“%(v)s”不在您的管理范围内，不能导入该居民区的数据。") % {"v": value}
         return None, _("居民区“%(v)s”不存在：请填写系统中已有的居民区名称或代码。") % {"v": value}
 
-    def parse_tags(self, text: str) -> tuple[list[Tag], list[str]]:
+    def parse_tags(self, text: str, area: ResidentialArea | None) -> tuple[list[Tag], list[str]]:
+        """The tags named in `text`, looked up among the tags of the street of `area` (none without an area: the
+        row's area error says why)."""
         tags: list[Tag] = []
         problems = []
         for name in TAG_SEPARATORS.split(normalize_text(text)):
             if not name.strip():
                 continue
-            tag = self.tags.get(tag_key(name))
+            if area is None:
+                continue
+            tag = self.tags.get((area.street_id, tag_key(name)))
             if tag is None:
                 problems.append(
                     _("未知标签“%(t)s”：请使用系统中已有的标签（见模板“填写说明”页）。") % {"t": name.strip()}
@@ -588,12 +594,12 @@ def check_row(line: int, cells: Cells, ref: Reference, errors: RowErrors) -> Row
 
     tags: list[Tag] | None = None
     if cells.has(Col.TAGS):
-        tags, problems = ref.parse_tags(cells[Col.TAGS])
+        tags, problems = ref.parse_tags(cells[Col.TAGS], area)
         for problem in problems:
             error(Col.TAGS, problem)
     household_tags: list[Tag] | None = None
     if cells.has(Col.HOUSEHOLD_TAGS):
-        household_tags, problems = ref.parse_tags(cells[Col.HOUSEHOLD_TAGS])
+        household_tags, problems = ref.parse_tags(cells[Col.HOUSEHOLD_TAGS], area)
         for problem in problems:
             error(Col.HOUSEHOLD_TAGS, problem)
 
@@ -1363,7 +1369,7 @@ def template_xlsx(user: User | None) -> bytes:
     """The import template: our headers with one example row, and a sheet explaining every column."""
     ref = Reference(user)
     areas = sorted({a for found in ref.areas.values() for a in found}, key=lambda a: a.code)
-    active = [tag for tag in Tag.objects.filter(active=True)]
+    active = sorted((tag for tag in ref.tags.values() if tag.active), key=lambda t: (t.sort_order, t.name))
     example = {
         Col.AREA: areas[0].name if areas else "恒德里",
         Col.COMPOUND: "示例小区",

@@ -12,7 +12,7 @@ from ningju.core.audit import audit
 from ningju.core.errors import ApplicationError
 from ningju.core.identifiers import validate_id_number, validate_phone
 from ningju.core.models import AuditAction, User
-from ningju.registry.models import Household, Resident, Tag
+from ningju.registry.models import Household, Resident, Street, Tag
 
 REVEALABLE_FIELDS = ("id_number", "phone")
 
@@ -94,9 +94,40 @@ def resident_update(
     return resident
 
 
+@transaction.atomic
+def street_create(*, code: str, name: str, office_address: str = "") -> Street:
+    """The one way a street comes into being: the street with its own copy of the default configuration — tags,
+    patrol site types, demand categories, visit rules and settings — which its administrator then edits without
+    touching any other street's."""
+    street = Street(code=code, name=name, office_address=office_address)
+    try:
+        street.full_clean()
+    except ValidationError as error:
+        raise ApplicationError("; ".join(error.messages)) from error
+    street.save(force_insert=True)
+    street_defaults_install(street)
+    return street
+
+
+def street_defaults_install(street: Street) -> None:
+    """Copy the default configuration into `street` where it is missing (never overwrites an edit). Called by
+    `street_create`, and by the admin site, which saves a new street itself."""
+    from ningju.demands.defaults import ensure_categories  # the apps above the registry: imported when used
+    from ningju.registry.defaults import ensure_defaults
+    from ningju.visits.rules import ensure_rules
+
+    ensure_defaults(street)
+    ensure_categories(street)
+    ensure_rules(street)
+
+
 def tag_save(*, user: User, tag: Tag, **fields: Any) -> Tag:
-    """Create or edit a tag; only a street administrator configures tags."""
+    """Create or edit a tag of the administrator's own street; only a street administrator configures tags."""
     scoping.require_street_admin(user)
+    if tag.pk is None:
+        tag.street_id = user.street_id
+    elif tag.street_id != user.street_id:
+        raise PermissionDenied(_("您无权修改该记录。"))
     for name, value in fields.items():
         setattr(tag, name, value)
     try:

@@ -71,8 +71,8 @@ class VisitForm(forms.Form):
             self.fields["household_notes"] = forms.CharField(
                 label=_("户备注"), required=False, widget=forms.Textarea(attrs={"rows": 2})
             )
-            self.fields["tags"] = TagChoiceField(
-                queryset=Tag.objects.filter(active=True),
+            self.fields["tags"] = TagChoiceField(  # the tags of the household's own street
+                queryset=Tag.objects.filter(active=True, street=household.building.compound.area.street_id),
                 required=False,
                 widget=forms.CheckboxSelectMultiple,
                 label=_("标签"),

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ningju.core.models import User
-from ningju.registry.models import PatrolSiteType, Tag
+from ningju.registry.models import PatrolSiteType, Street, Tag
 from ningju.visits.models import Interval, VisitRule, VisitSettings
 from ningju.visits.pairing import BUILDING, SITE, ItemKey, PairingRow
 from ningju.visits.rule_services import RuleChange
@@ -162,12 +162,14 @@ class RuleCreateForm(forms.Form):
     subject = forms.ChoiceField(label=_("适用对象"))
     interval = forms.ChoiceField(label=_("频次"), choices=Interval.choices, initial=Interval.MONTH)
 
-    def __init__(self, *args: Any, rules: Sequence[VisitRule], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, street: Street, rules: Sequence[VisitRule], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         ruled_tags = {r.tag_id for r in rules if r.tag_id}
         ruled_types = {r.patrol_type_id for r in rules if r.patrol_type_id}
-        self.tags = {t.pk: t for t in Tag.objects.filter(active=True).exclude(pk__in=ruled_tags)}
-        self.types = {t.pk: t for t in PatrolSiteType.objects.exclude(pk__in=ruled_types)}
+        # Only the street's own tags and types: another street's configuration is not offered, nor accepted.
+        tags = Tag.objects.filter(street=street, active=True).exclude(pk__in=ruled_tags)
+        self.tags = {t.pk: t for t in tags}
+        self.types = {t.pk: t for t in PatrolSiteType.objects.filter(street=street).exclude(pk__in=ruled_types)}
         self.fields["subject"].choices = [  # type: ignore[attr-defined]
             (_("标签"), [(f"t-{pk}", t.name) for pk, t in self.tags.items()]),
             (_("巡查点类型"), [(f"p-{pk}", t.name) for pk, t in self.types.items()]),

@@ -106,6 +106,9 @@ def rule_create(
         raise ApplicationError(_("请选择一个标签或一种巡查点类型（只选一个）。"))
     if interval not in Interval.values:
         raise ApplicationError(_("频次只能是每周、每月或每年。"))
+    subject = tag if tag is not None else patrol_type
+    if subject is not None and subject.street_id != street.pk:
+        raise ApplicationError(_("所选标签或巡查点类型不属于本街道。"))
     target = VisitRule.Target.TAG if tag is not None else VisitRule.Target.PATROL_TYPE
     already = _("“%(name)s”已有走访规则，请直接修改它。") % {"name": tag or patrol_type}
     # Checked here too: the constraint's NULLS NOT DISTINCT is only enforced by PostgreSQL 15+.

@@ -43,7 +43,7 @@ def ensure_rules(street: Street) -> None:
         patrol_type=None,
         defaults={"interval": Interval.YEAR},
     )
-    for tag in Tag.objects.filter(category=TagCategory.MUST_VISIT, active=True):
+    for tag in Tag.objects.filter(street=street, category=TagCategory.MUST_VISIT, active=True):
         VisitRule.objects.get_or_create(
             street=street,
             target=VisitRule.Target.TAG,
@@ -51,7 +51,7 @@ def ensure_rules(street: Street) -> None:
             patrol_type=None,
             defaults={"interval": Interval.WEEK if tag.high_risk else Interval.MONTH},
         )
-    for patrol_type in PatrolSiteType.objects.filter(must_patrol=True):
+    for patrol_type in PatrolSiteType.objects.filter(street=street, must_patrol=True):
         VisitRule.objects.get_or_create(
             street=street,
             target=VisitRule.Target.PATROL_TYPE,

@@ -170,6 +170,9 @@ def _changed(household: Household, corrections: Corrections) -> tuple[dict[str, 
         fields["notes"] = corrections.notes.strip()
     tags = None
     if corrections.tags is not None and {t.pk for t in corrections.tags} != {t.pk for t in household.tags.all()}:
+        street_id = household.building.compound.area.street_id
+        if any(tag.street_id != street_id for tag in corrections.tags):  # each street has its own tags
+            raise ApplicationError(_("所选标签不属于本街道。"))
         tags = list(corrections.tags)
     return fields, tags
 

@@ -30,7 +30,7 @@ def todays_route(world: World, cadre: User, day: date) -> WalkRoute:
     )
     site = PatrolSite.objects.create(
         area=world.hengdeli,
-        site_type=PatrolSiteType.objects.get(name="垃圾厢房"),
+        site_type=PatrolSiteType.objects.get(street=world.street, name="垃圾厢房"),
         name="633弄垃圾厢房",
         lat=31.2385,
         lng=121.4503,

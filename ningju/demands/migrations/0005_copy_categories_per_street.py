@@ -45,8 +45,12 @@ def forward(apps: Any, schema_editor: Any) -> None:
         Category.objects.filter(parent__isnull=False).delete()
         Category.objects.all().delete()
         return
-    departments = {(street, name): pk for pk, street, name in Department.objects.values_list("pk", "street_id", "name")}
-    department_of = {pk: (street, name) for pk, street, name in Department.objects.values_list("pk", "street_id", "name")}
+    departments = {
+        (street, name): pk for pk, street, name in Department.objects.values_list("pk", "street_id", "name")
+    }
+    department_of = {
+        pk: (street, name) for pk, street, name in Department.objects.values_list("pk", "street_id", "name")
+    }
     originals = list(Category.objects.filter(street__isnull=True).order_by("parent_id", "pk"))
     originals.sort(key=lambda c: c.parent_id is not None)  # parents first, so a child finds its parent's copy
     target: dict[tuple[int, int], int] = {}

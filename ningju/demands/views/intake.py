@@ -157,7 +157,7 @@ def demand_new(request: AuthedRequest) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
         initial=initial,
-        categories=list(Category.objects.all()),
+        categories=list(scoping.visible(user, Category.objects.all())),  # the user's street's own taxonomy
         areas=areas,
         residents=residents,
         compounds=compounds,

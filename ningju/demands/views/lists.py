@@ -63,9 +63,11 @@ def area_choices(user: User) -> list[tuple[str, str]]:
     return [("", _("全部居民区")), *((code, name) for code, name in areas)]
 
 
-def category_choices() -> list[tuple[Any, Any]]:
-    """Top-level categories as groups, each first offered whole (with its children) then child by child."""
-    categories = list(Category.objects.order_by("name"))
+def category_choices(user: User) -> list[tuple[Any, Any]]:
+    """The street's top-level categories as groups, each first offered whole (with its children) then child by
+    child. Liaisons filter by them too, so the street is the one of their department."""
+    street_id = scoping.staff_street_id(user)
+    categories = list(Category.objects.filter(street=street_id).order_by("name")) if street_id else []
     children: dict[int, list[Category]] = {}
     for category in categories:
         if category.parent_id is not None:
@@ -118,7 +120,7 @@ class DemandFilterForm(forms.Form):
         ]
         category = self.fields["category"]
         assert isinstance(category, forms.ChoiceField)
-        category.choices = category_choices()
+        category.choices = category_choices(user)
         if scoping.is_street_admin(user):
             area = self.fields["area"]
             assert isinstance(area, forms.ChoiceField)

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -96,6 +96,12 @@ class CategoryCreateForm(CategoryForm):
 
     field_order = ["parent", "name", "default_department"]
 
+    def __init__(self, *args: Any, departments: list[Department], street_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, departments=departments, **kwargs)
+        parent = self.fields["parent"]
+        assert isinstance(parent, forms.ModelChoiceField)
+        parent.queryset = Category.objects.filter(street=street_id, parent__isnull=True)  # the street's own
+
 
 class CategoryEditForm(CategoryForm):
     active = forms.BooleanField(label=gettext_lazy("启用"), required=False)
@@ -111,7 +117,10 @@ def _street_departments(request: AuthedRequest) -> list[Department]:
 def demand_categories(request: AuthedRequest) -> HttpResponse:
     """The taxonomy, parents with their children, each editable in place; a form to add one."""
     departments = _street_departments(request)
-    create_form = CategoryCreateForm(request.POST or None, departments=departments)
+    assert request.user.street_id is not None  # a street administrator (checked above) has a street
+    create_form = CategoryCreateForm(
+        request.POST or None, departments=departments, street_id=request.user.street_id
+    )
     if request.method == "POST" and create_form.is_valid():
         data = create_form.cleaned_data
         try:
@@ -133,7 +142,8 @@ def demand_categories(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def demand_category_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     departments = _street_departments(request)
-    category = get_object_or_404(Category.objects.select_related("parent"), pk=pk)
+    # Another street's category is refused like any record out of scope.
+    category = scoping.get_for_user(request.user, Category.objects.select_related("parent"), pk=pk)
     form = CategoryEditForm(request.POST, departments=departments, prefix=f"c{pk}")
     if form.is_valid():
         data = form.cleaned_data
@@ -160,9 +170,11 @@ def _render_categories(
     create_form: CategoryCreateForm | None = None,
     edited: tuple[int, CategoryEditForm] | None = None,
 ) -> HttpResponse:
+    street_id = request.user.street_id
+    assert street_id is not None  # only street administrators get here (`_street_departments`)
     children = Prefetch("children", queryset=Category.objects.select_related("default_department"))
     parents = list(
-        Category.objects.filter(parent__isnull=True)
+        Category.objects.filter(street=street_id, parent__isnull=True)
         .select_related("default_department")
         .prefetch_related(children)
     )
@@ -186,7 +198,7 @@ def _render_categories(
         "demands/settings_categories.html",
         {
             "tree": tree,
-            "create_form": create_form or CategoryCreateForm(departments=departments),
+            "create_form": create_form or CategoryCreateForm(departments=departments, street_id=street_id),
             "edited_pk": edited[0] if edited else None,
         },
     )

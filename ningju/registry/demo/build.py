@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 
 from ningju.core.errors import ApplicationError
 from ningju.core.models import Role, User
-from ningju.registry.defaults import ensure_defaults
 from ningju.registry.demo import reference as ref
 from ningju.registry.demo.people import HouseholdDraft, IdIssuer, PeopleMaker
 from ningju.registry.demo.places import AddressBook, AreaPlan, area_quotas, plan_area
@@ -37,6 +36,7 @@ from ningju.registry.models import (
     Street,
     Tag,
 )
+from ningju.registry.services import street_create
 
 DEFAULT_SEED = 2023
 DEFAULT_HOUSEHOLDS = 20_000
@@ -163,9 +163,6 @@ def demo_build(
         raise ApplicationError(_("这些用户名已被占用，无法创建演示账号：%(names)s") % {"names": "、".join(taken)})
     started = time.perf_counter()
     with transaction.atomic():
-        # The demo's tags and patrol sites need the shipped defaults; put back any that were deleted (a renamed
-        # default is left alone and reported as missing).
-        ensure_defaults(Tag, PatrolSiteType)
         writer = _Writer(seed=seed, today=today, batch_size=batch_size, progress=progress)
         writer.write(households, accounts)
     return DemoResult(
@@ -189,10 +186,9 @@ class _Writer:
         self.ids = IdIssuer()
         self.book = AddressBook()
         self.compound_names: set[str] = set()
-        tag_names = (*ref.HOUSEHOLD_TAGS, *ref.RESIDENT_TAGS)
-        self.tags = {tag.name: tag.pk for tag in Tag.objects.filter(name__in=tag_names)}
-        self.site_types = {t.name: t.pk for t in PatrolSiteType.objects.all()}
-        self.missing = [name for name in tag_names if name not in self.tags]
+        self.tags: dict[str, int] = {}
+        self.site_types: dict[str, int] = {}
+        self.missing: list[str] = []
         self.history_date = timezone.now()
         self._pending: list[tuple[int, HouseholdDraft]] = []
 
@@ -200,9 +196,12 @@ class _Writer:
         # The sub-district office stands on 江宁路, in 永乐's stretch of it.
         yongle = next(area for area in ref.AREAS if area.name == "永乐")
         office = self.book.take("江宁路", yongle, random.Random(f"{self.seed}:office"))
-        street = Street.objects.create(
-            code=ref.STREET_CODE, name=ref.STREET_NAME, office_address=f"江宁路{office}号"
-        )
+        # A new street comes with its own copy of the default tags, patrol site types, categories and rules.
+        street = street_create(code=ref.STREET_CODE, name=ref.STREET_NAME, office_address=f"江宁路{office}号")
+        tag_names = (*ref.HOUSEHOLD_TAGS, *ref.RESIDENT_TAGS)
+        self.tags = {tag.name: tag.pk for tag in Tag.objects.filter(street=street, name__in=tag_names)}
+        self.site_types = {t.name: t.pk for t in PatrolSiteType.objects.filter(street=street)}
+        self.missing = [name for name in tag_names if name not in self.tags]
         areas = ResidentialArea.objects.bulk_create(
             ResidentialArea(street=street, code=area.code, name=area.name) for area in ref.AREAS
         )
@@ -436,5 +435,7 @@ def demo_delete() -> dict[str, int]:
         Grid.objects.filter(street=street).delete()
         Department.objects.filter(street=street).delete()
         ResidentialArea.objects.filter(street=street).delete()
+        Tag.objects.filter(street=street).delete()  # the street's own configuration (its visit rules cascade)
+        PatrolSiteType.objects.filter(street=street).delete()
         street.delete()
     return dict(deleted)

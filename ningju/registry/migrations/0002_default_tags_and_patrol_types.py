@@ -15,7 +15,12 @@ def add_defaults(apps, schema_editor):
     for order, (name, high_risk, description) in enumerate(MUST_VISIT_TAGS, start=1):
         Tag.objects.get_or_create(
             name=name,
-            defaults={"category": "must_visit", "high_risk": high_risk, "description": description, "sort_order": order},
+            defaults={
+                "category": "must_visit",
+                "high_risk": high_risk,
+                "description": description,
+                "sort_order": order,
+            },
         )
     for order, name in enumerate(PATROL_TYPES, start=1):
         PatrolSiteType.objects.get_or_create(name=name, defaults={"must_patrol": True, "sort_order": order})

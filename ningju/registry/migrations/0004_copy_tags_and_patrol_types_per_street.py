@@ -91,7 +91,9 @@ def backward(apps: Any, schema_editor: Any) -> None:
     # the historical models of a reverse migration.
     for model, dropped in ((Tag, tags), (PatrolSiteType, types)):
         for pk, _street in dropped:
-            schema_editor.execute(f"DELETE FROM {schema_editor.quote_name(model._meta.db_table)} WHERE id = %s", [pk])
+            schema_editor.execute(
+                f"DELETE FROM {schema_editor.quote_name(model._meta.db_table)} WHERE id = %s", [pk]
+            )
 
 
 class Migration(migrations.Migration):

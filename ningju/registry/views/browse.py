@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -94,7 +94,11 @@ def household_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     household = selectors.household_for_page(request.user, pk)
     if not scoping.can_change(request.user, household):
         raise PermissionDenied(_("您无权修改该记录。"))
-    form = HouseholdForm(request.POST) if request.method == "POST" else HouseholdForm.for_household(household)
+    form = (
+        HouseholdForm(request.POST, user=request.user)
+        if request.method == "POST"
+        else HouseholdForm.for_household(household, user=request.user)
+    )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         tags, reason = data.pop("tags"), data.pop("change_reason")
@@ -118,7 +122,7 @@ def resident_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     if not scoping.can_change(request.user, resident):
         raise PermissionDenied(_("您无权修改该记录。"))
     if request.method == "POST":
-        form = ResidentForm(request.POST)
+        form = ResidentForm(request.POST, user=request.user)
         if form.is_valid():
             data = dict(form.cleaned_data)
             tags, reason = data.pop("tags"), data.pop("change_reason")
@@ -136,6 +140,7 @@ def resident_edit(request: AuthedRequest, pk: int) -> HttpResponse:
                 return redirect("household_detail", pk=resident.household_id)
     else:
         form = ResidentForm(
+            user=request.user,
             initial={
                 "name": resident.name,
                 "gender": resident.gender,
@@ -144,7 +149,7 @@ def resident_edit(request: AuthedRequest, pk: int) -> HttpResponse:
                 "active": resident.active,
                 "notes": resident.notes,
                 "tags": list(resident.tags.all()),
-            }
+            },
         )
     return render(request, "registry/resident_edit.html", {"resident": resident, "form": form})
 
@@ -193,7 +198,7 @@ def search(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def tag_list(request: AuthedRequest) -> HttpResponse:
-    tags = Tag.objects.annotate(
+    tags = scoping.visible(request.user, Tag.objects.all()).annotate(
         household_count=Count(
             "households",
             filter=Q(households__in=scoping.visible(request.user, Household.objects.all())),
@@ -213,7 +218,8 @@ def tag_list(request: AuthedRequest) -> HttpResponse:
 @login_required
 def tag_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     scoping.require_street_admin(request.user)
-    tag = get_object_or_404(Tag, pk=pk) if pk else Tag()
+    # Another street's tag is refused like any record out of scope: each street edits only its own configuration.
+    tag = scoping.get_for_user(request.user, Tag.objects.all(), pk=pk) if pk else Tag()
     if request.method == "POST":
         form = TagForm(request.POST)
         if form.is_valid():

@@ -279,7 +279,7 @@ def visit_rules(request: AuthedRequest) -> HttpResponse:
         {
             "street": street,
             "form": form,
-            "create_form": RuleCreateForm(rules=rules) if can_edit else None,
+            "create_form": RuleCreateForm(street=street, rules=rules) if can_edit else None,
             "can_edit": can_edit,
         },
     )
@@ -290,7 +290,7 @@ def visit_rules(request: AuthedRequest) -> HttpResponse:
 def visit_rule_create(request: AuthedRequest) -> HttpResponse:
     street = _street_of(request)
     scoping.require_street_admin(request.user)
-    form = RuleCreateForm(request.POST, rules=_rules_of(street))
+    form = RuleCreateForm(request.POST, street=street, rules=_rules_of(street))
     if not form.is_valid():
         messages.error(request, _("请选择适用对象和频次。"))
         return redirect("visit_rules")
