@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connection
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from ningju.core.management.commands.serve import gunicorn_command
+from ningju.core.management.commands.serve import gunicorn_command, open_access_log
 
 CHROMIUM = os.environ.get("NINGJU_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 375, "height": 812}
@@ -136,7 +136,7 @@ class ShippedServers:
         var_dir.mkdir(parents=True, exist_ok=True)
         port = _free_port()
         command = gunicorn_command(
-            host="127.0.0.1", port=port, workers=1, threads=1, access_log=var_dir / "access.log"
+            host="127.0.0.1", port=port, workers=1, threads=1, access_log=open_access_log(var_dir / "access.log")
         )
         with open(var_dir / "server.log", "wb") as log:
             process = subprocess.Popen(

@@ -7,6 +7,7 @@ test does not know fails it until a value is added to `path_values()`.
 """
 
 import re
+import stat
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from ningju.meetings.models import (
 )
 from ningju.registry.models import Building, Compound, Household, Resident, ResidentialArea, Tag
 from ningju.visits.models import Finding, Route, Visit
+from tests.e2e.conftest import ShippedServers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -295,3 +297,16 @@ def test_service_worker_is_served_as_javascript(shipped_server: str) -> None:
 
     assert status == 200
     assert content_type.startswith("application/javascript")
+
+
+def test_access_log_keeps_paths_but_no_identifier(
+    shipped_server: str, shipped_servers: ShippedServers, server_env: dict[str, str]
+) -> None:
+    fetch(f"{shipped_server}/search/?q=310106194503071228", None)
+    fetch(f"{shipped_server}/healthz?phone=13812345678", None)
+
+    log = shipped_servers.get(server_env).var_dir / "access.log"
+    text = log.read_text()
+    assert '"GET /search/ HTTP/1.1" 302' in text
+    assert "310106194503071228" not in text and "13812345678" not in text and "?" not in text
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
