@@ -119,7 +119,7 @@ def test_create_with_conflicting_header_and_field_keys_is_refused(world: World) 
     )
 
     assert response.status_code == 400
-    assert "Idempotency-Key" in response.json()["client_key"][0]
+    assert "Idempotency-Key" in response.json()["fields"]["client_key"][0]
     assert not Demand.objects.exists()
 
 
@@ -180,7 +180,7 @@ def test_whistle_without_a_reason_names_the_missing_field(world: World) -> None:
     response = step(world.head, demand_id, "whistle")
 
     assert response.status_code == 400
-    assert "reason" in response.json()
+    assert "reason" in response.json()["fields"]
 
 
 def test_step_on_a_stale_version_is_refused_with_conflict(world: World) -> None:

@@ -33,7 +33,8 @@ class ErrorOutput(serializers.Serializer):
     code = serializers.CharField(
         help_text=gettext_lazy("错误类别：invalid、not_found、permission_denied、not_authenticated、conflict 等。")
     )
-    fields = serializers.DictField(
+    # A declared field named like Serializer.fields: DRF's metaclass moves it into _declared_fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text=gettext_lazy("校验错误时，每个有误的字段及其原因（嵌套字段以点号连接）。"),

@@ -55,7 +55,7 @@ def query_filters(request: Request, serializer_class: type[drf_serializers.Seria
     serializer = serializer_class(data=request.query_params)
     malformed = {
         name: [_("不能为空，且只能给出一次。")]
-        for name in serializer.fields
+        for name in serializer.fields.keys()
         if name in request.query_params
         and (len(values := request.query_params.getlist(name)) > 1 or not values[0].strip())
     }
