@@ -53,9 +53,10 @@ def query_filters(request: Request, serializer_class: type[drf_serializers.Seria
     Strict about the query string's shape too: a filter given empty (`?state=`) or twice is refused, not read as
     "no filter" or "the last one", so what a client sends is what the list is filtered by."""
     serializer = serializer_class(data=request.query_params)
+    names: list[str] = list(serializer.fields)
     malformed = {
         name: [_("不能为空，且只能给出一次。")]
-        for name in serializer.fields.keys()
+        for name in names
         if name in request.query_params
         and (len(values := request.query_params.getlist(name)) > 1 or not values[0].strip())
     }
