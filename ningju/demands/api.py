@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ningju.api.errors import Conflict, ErrorOutput
 from ningju.api.views import current_user, query_filters
 from ningju.core import scoping
 from ningju.demands import services
@@ -42,7 +43,6 @@ from ningju.demands.serializers import (
 from ningju.demands.workflow import Action
 from ningju.insights.training import suggestion_record
 from ningju.registry.models import Building, Compound, Household, PatrolSite, Resident, ResidentialArea
-from ningju.visits.api import ErrorOutput  # one error shape across the API (one schema component)
 from ningju.visits.models import Finding, Visit
 
 TAG = "demands"
@@ -201,7 +201,7 @@ class DemandActionApi(APIView):
         except DjangoPermissionDenied as refused:
             raise exceptions.PermissionDenied(str(refused)) from None
         except services.StaleDemandError as stale:
-            return Response({"detail": stale.message}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(stale.message) from None
         return Response(DemandDetailOutput(_get_demand(user, pk)).data)
 
 

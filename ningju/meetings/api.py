@@ -18,6 +18,7 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ningju.api.errors import ErrorOutput
 from ningju.api.fields import BoundedDateField, IdField, IdListField, WorkdaysField
 from ningju.api.views import current_user, query_filters
 from ningju.core import scoping
@@ -36,7 +37,6 @@ from ningju.meetings.models import (
     ScorecardIssue,
 )
 from ningju.registry.models import Department
-from ningju.visits.api import ErrorOutput
 
 TAG = "meetings"
 ACTION_TAG = "action-items"

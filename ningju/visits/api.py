@@ -18,16 +18,13 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ningju.api.errors import Conflict, ErrorOutput
 from ningju.api.views import current_user, query_filters
 from ningju.core import scoping
 from ningju.registry.models import Household, PatrolSite, Tag
 from ningju.visits import permissions, services
 from ningju.visits.models import Visit
 from ningju.visits.serializers import VisitFilterInput, VisitInput, VisitOutput
-
-
-class ErrorOutput(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 def visit_queryset() -> "QuerySet[Visit]":
@@ -126,7 +123,7 @@ class VisitListApi(ListAPIView[Visit]):
                 corrections=_corrections(request.user, data.get("corrections")),
             )
         except services.VisitConflict as conflict:
-            return Response({"detail": conflict.message}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(conflict.message) from None
         stored = scoping.get_for_user(request.user, visit_queryset(), pk=visit.pk)
         return Response(
             VisitOutput(stored).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
