@@ -10,6 +10,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -207,13 +208,13 @@ def visit_sw(request: HttpRequest) -> HttpResponse:
     """The service worker script. Served from /visits/ (not /static/) so that it may control the visit pages;
     never cached by the browser's HTTP cache, so a new release reaches phones on their next visit."""
     # Each file's URL as the storage serves it (hashed names in production, so a release changes the version); the
-    # prefix is the storage's base URL, not a file: the manifest storage has no entry for "".
+    # prefix is STATIC_URL itself, not a file: the manifest storage has no entry for "" (static("") answered 500).
     assets = [staticfiles_storage.url(name) for name in OFFLINE_ASSETS]
     version = hashlib.sha256(json.dumps(assets).encode()).hexdigest()[:12]
     config = {
         "version": version,
         "assets": assets,
-        "static_prefix": urlsplit(staticfiles_storage.base_url).path,
+        "static_prefix": urlsplit(str(settings.STATIC_URL)).path,
         "scope": service_worker_scope(),
         "offline_title": _("无网络"),
         "offline_text": _("没有网络，且这个页面今天还没有打开过，手机上没有它的副本。请回到已打开过的走访页面。"),
