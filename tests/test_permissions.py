@@ -13,10 +13,10 @@ from rest_framework.test import APIClient
 
 from ningju.core import scoping
 from ningju.core.models import Job, JobKind, Notification, User
-from ningju.demands.models import Demand
+from ningju.demands.models import Category, Demand
 from ningju.demands.services import demand_create
 from ningju.meetings import services as meeting_services
-from ningju.meetings.models import Event, EventKind, Meeting, MeetingKind, Registration
+from ningju.meetings.models import ActionItem, Event, EventKind, Meeting, MeetingKind, Registration
 from ningju.registry import models as registry
 from tests import factories
 from tests.conftest import World
@@ -298,7 +298,20 @@ def test_nothing_of_a_second_street_is_visible_to_the_first(world: World, other_
         starts_at=timezone.now(),
     )
     Registration.objects.create(event=event, resident=other_street.resident, name=other_street.resident.name)
+    item = meeting_services.action_create(
+        user=other_street.admin,
+        meeting=meeting,
+        title="北京西路井盖维修",
+        owner=other_street.cadre,
+        deadline=timezone.localdate() + timedelta(days=7),
+        demand_ids=[demand.pk],
+    )
+    tag = registry.Tag.objects.create(street=other_street.street, name="北京西路重点户")
+    category = Category.objects.create(street=other_street.street, name="北京西路市容")
     theirs = {
+        ActionItem: [item.pk],
+        registry.Tag: [tag.pk],
+        Category: [category.pk],
         registry.ResidentialArea: [other_street.area.pk],
         registry.Household: [other_street.household.pk],
         registry.Resident: [other_street.resident.pk],
