@@ -161,7 +161,7 @@ def test_the_page_walk_covers_the_pages_that_had_inline_code() -> None:
     assert {"demand_new", "troika_new", "dashboard", "scorecards", "demand_rates", "home"} <= set(PAGES)
 
 
-@pytest.mark.parametrize("role", ["street_admin", "cadre", "liaison"])
+@pytest.mark.parametrize("role", ["street_admin", "area_head", "cadre", "liaison"])
 def test_rendered_pages_carry_the_policy_and_nothing_it_blocks(client: Client, world: World, role: str) -> None:
     user: User = world.users()[role]
     client.force_login(user)

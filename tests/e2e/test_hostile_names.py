@@ -333,6 +333,14 @@ def test_the_language_switch_and_the_print_button_work_without_inline_handlers(
     page.locator("[data-print]").click()
     assert page.evaluate("window.__printed") == 1
 
+    # htmx read its settings from the page: no eval, no script elements from swapped content, no injected <style>.
+    assert page.evaluate(
+        "[htmx.config.allowEval, htmx.config.allowScriptTags, htmx.config.includeIndicatorStyles]"
+    ) == [
+        False,
+        False,
+        False,
+    ]
     page.locator("select[name=language]").select_option("en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.locator("select[name=language]").select_option("zh-hans")
