@@ -337,3 +337,36 @@ def test_a_liaison_sees_no_demand_of_another_street(world: World, other_street: 
 
     assert not scoping.visible(world.liaison, Demand.objects.filter(pk=demand.pk)).exists()
     assert api_for(world.liaison).get(f"{DEMANDS}{demand.pk}/").status_code in (403, 404)
+
+
+# --- every model is scoped, by construction --------------------------------------------------------------------
+
+# Models that no page or API reads by user, so nobody may scope them, and why.
+UNSCOPED = {
+    "core.AuditEntry": "written by every action, read only by operators in the Django admin",
+    "core.CalendarYear": "the national working-day calendar: the same for every street",
+    "core.WorkdayOverride": "the national working-day calendar: the same for every street",
+    "registry.HistoricalHousehold": "history rows, read only from a household already fetched in scope",
+    "registry.HistoricalHousehold_tags": "history rows, read only from a household already fetched in scope",
+    "registry.HistoricalResident": "history rows, read only from a resident already fetched in scope",
+    "registry.HistoricalResident_tags": "history rows, read only from a resident already fetched in scope",
+}
+
+
+def test_every_model_states_who_may_see_it(world: World) -> None:
+    """A new model gets a rule (its app's permissions.py, `visible_to` or `SCOPE_AREA`) or a reason here; a
+    signed-in user of no role sees nothing of any of them."""
+    from django.apps import apps
+
+    missing = []
+    for model in apps.get_models():
+        label = model._meta.label
+        if not model.__module__.startswith("ningju.") or label in UNSCOPED:
+            continue
+        try:
+            scoping.visible(world.nobody, model._default_manager.all()).exists()
+        except TypeError:
+            missing.append(label)
+            continue
+        assert not scoping.visible(world.nobody, model._default_manager.all()).exists(), label
+    assert missing == []

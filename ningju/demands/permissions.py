@@ -4,7 +4,7 @@ A demand states its rule on the model (`Demand.visible_to`: a street administrat
 and cadres their area and the demands they own, a liaison those dispatched to their department). Stated here:
 - its timeline, dispatches, extension requests and attachments: exactly as visible as the demand (a liaison
   sees the photos of a demand dispatched to them, a cadre the timeline of a demand they own in another area);
-- a category: the staff of the street that owns it;
+- a category, a deadline setting: the staff of the street that owns it;
 - who may record a demand: the street's administrator and the areas' heads and cadres (全岗通: any area of the
   street), never a liaison.
 """
@@ -15,7 +15,15 @@ from django.db.models import Q
 
 from ningju.core import scoping
 from ningju.core.models import Role
-from ningju.demands.models import Attachment, Category, Demand, DemandEvent, Dispatch, ExtensionRequest
+from ningju.demands.models import (
+    Attachment,
+    Category,
+    DeadlineLimit,
+    Demand,
+    DemandEvent,
+    Dispatch,
+    ExtensionRequest,
+)
 from ningju.registry.permissions import street_config_q
 
 
@@ -24,7 +32,7 @@ def demand_part_q(user: Any) -> Q:
     return scoping.in_scope(user, Demand, "demand")
 
 
-@scoping.rule(Category)
+@scoping.rule(Category, DeadlineLimit)
 def category_q(user: Any) -> Q:
     return street_config_q(user)
 

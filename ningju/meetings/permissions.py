@@ -28,8 +28,12 @@ from ningju.meetings.models import (
     Meeting,
     MeetingFile,
     Registration,
+    ScoreWeights,
+    TrainingAttendance,
+    TrainingSession,
 )
 from ningju.registry.models import ResidentialArea
+from ningju.registry.permissions import street_config_q
 
 
 def is_street_admin(user: Any) -> bool:
@@ -56,6 +60,17 @@ def meeting_part_q(user: Any) -> Q:
 @scoping.rule(ActionProgress)
 def action_progress_q(user: Any) -> Q:
     return scoping.in_scope(user, ActionItem, "item")
+
+
+@scoping.rule(TrainingAttendance)
+def training_attendance_q(user: Any) -> Q:
+    return scoping.in_scope(user, TrainingSession, "session")
+
+
+@scoping.rule(ScoreWeights)
+def score_weights_q(user: Any) -> Q:
+    """The assessment's weights are the street's setting."""
+    return street_config_q(user)
 
 
 @scoping.rule(Registration)

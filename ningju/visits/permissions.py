@@ -9,12 +9,19 @@ from typing import Any
 from django.db.models import Q
 
 from ningju.core import scoping
-from ningju.visits.models import Finding, Route, Stop
+from ningju.registry.permissions import street_config_q
+from ningju.visits.models import Finding, Plan, Route, Stop, VisitRule, VisitSettings
 
 
 @scoping.rule(Finding)
 def finding_q(user: Any) -> Q:
     return scoping.area_path_q(user, Finding, "visit__area")
+
+
+@scoping.rule(VisitRule, VisitSettings, Plan)
+def street_settings_q(user: Any) -> Q:
+    """Visit rules, settings and route plans belong to a street: its staff only."""
+    return street_config_q(user)
 
 
 @scoping.rule(Stop)
