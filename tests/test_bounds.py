@@ -234,3 +234,34 @@ def test_the_schema_declares_one_error_body_for_every_error_answer(world: World)
         assert {"400", "403"} <= set(errors), operation["operationId"]
         for answer in errors.values():
             assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOutput"}
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/demands/all/", {"created_from": "0001-01-01", "created_to": "9999-12-31"}),
+        ("/insights/report/", {"start": "0001-01-01", "end": "0001-01-31"}),
+        ("/visits/coverage/", {"start": "0001-01-01", "end": "0001-01-31"}),
+    ],
+)
+def test_other_date_filters_refuse_dates_out_of_range(world: World, url: str, params: dict[str, str]) -> None:
+    client = Client()
+    client.force_login(world.admin)
+    response = client.get(url, params)
+    assert response.status_code in (200, 400)
+    assert "日期须在2000-01-01至2100-12-31之间。" in response.content.decode()
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_route_day_out_of_range_is_not_found(world: World, day: str) -> None:
+    client = Client()
+    client.force_login(world.admin)
+    assert client.get(f"/visits/routes/{world.cadre.username}/{day}/").status_code == 404
+
+
+def test_a_stale_version_is_a_conflict_in_the_one_error_shape(world: World) -> None:
+    demand_id = _demand_id(world)
+    response = api_for(world.cadre).post(
+        f"/api/v1/demands/{demand_id}/contact/", {"expected_version": 99}, format="json"
+    )
+    assert assert_error_body(response, 409)["code"] == "conflict"

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ningju.core import scoping
+from ningju.core.bounds import validate_date_in_range
 from ningju.core.http import AuthedRequest
 from ningju.core.jobs import job_start
 from ningju.core.models import JobKind, User
@@ -100,10 +101,16 @@ class DemandFilterForm(forms.Form):
         choices=[("", gettext_lazy("全部")), (Alert.YELLOW, Alert.YELLOW.label), (Alert.RED, Alert.RED.label)],
     )
     created_from = forms.DateField(
-        label=gettext_lazy("受理日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("受理日期从"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_date_in_range],
     )
     created_to = forms.DateField(
-        label=gettext_lazy("受理日期至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("受理日期至"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_date_in_range],
     )
     mine = forms.BooleanField(label=gettext_lazy("只看我负责的"), required=False)
 

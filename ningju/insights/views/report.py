@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from ningju.core import scoping
 from ningju.core.audit import audit
+from ningju.core.bounds import validate_date_in_range
 from ningju.core.http import AuthedRequest
 from ningju.core.models import AuditAction
 from ningju.insights import report, report_files
@@ -42,12 +43,14 @@ class ReportForm(forms.Form):
         required=False,
         widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": gettext_lazy("请输入有效的日期，格式为 YYYY-MM-DD。")},
+        validators=[validate_date_in_range],
     )
     end = forms.DateField(
         label=gettext_lazy("结束日期"),
         required=False,
         widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": gettext_lazy("请输入有效的日期，格式为 YYYY-MM-DD。")},
+        validators=[validate_date_in_range],
     )
     area = forms.CharField(label=gettext_lazy("范围"), required=False, max_length=20)
 

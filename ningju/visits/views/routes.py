@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from ningju.core import workdays
+from ningju.core import bounds, workdays
 from ningju.core.errors import ApplicationError
 from ningju.core.http import AuthedRequest
 from ningju.core.models import User
@@ -39,9 +39,12 @@ def visit_form_url() -> str | None:
 
 def parse_day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise Http404(_("日期格式不正确，应为 YYYY-MM-DD。")) from None
+    if not bounds.date_in_range(day):
+        raise Http404(bounds.DATE_RANGE_MESSAGE)
+    return day
 
 
 # --- route pages ------------------------------------------------------------------------------------------------
@@ -126,9 +129,17 @@ class CoverageFilter(forms.Form):
     """The coverage page's period, area and list options; every field optional."""
 
     start = forms.DateField(
-        label=gettext_lazy("开始日期"), required=False, widget=forms.DateInput({"type": "date"})
+        label=gettext_lazy("开始日期"),
+        required=False,
+        widget=forms.DateInput({"type": "date"}),
+        validators=[bounds.validate_date_in_range],
     )
-    end = forms.DateField(label=gettext_lazy("截至日期"), required=False, widget=forms.DateInput({"type": "date"}))
+    end = forms.DateField(
+        label=gettext_lazy("截至日期"),
+        required=False,
+        widget=forms.DateInput({"type": "date"}),
+        validators=[bounds.validate_date_in_range],
+    )
     area = forms.ChoiceField(
         label=gettext_lazy("居民区"),
         required=False,
