@@ -2,13 +2,16 @@
 street. The administrator of a second street (静安寺街道) can neither see nor change any of 江宁路街道's, and a street
 created today starts with its own copy of the defaults."""
 
+from io import StringIO
+
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
 from ningju.core.errors import ApplicationError
-from ningju.core.models import User
+from ningju.core.models import Role, User
 from ningju.demands import street_settings
 from ningju.demands.defaults import CATEGORIES, ensure_categories
 from ningju.demands.models import Category, DeadlineLimit
@@ -18,7 +21,7 @@ from ningju.meetings import assessment
 from ningju.meetings.models import ScoreWeights
 from ningju.registry import services as registry_services
 from ningju.registry.defaults import MUST_VISIT_TAGS, PATROL_TYPES
-from ningju.registry.models import Department, PatrolSiteType, Tag
+from ningju.registry.models import Department, Household, PatrolSiteType, ResidentialArea, Street, Tag
 from ningju.visits import rule_services
 from ningju.visits.models import Interval, VisitRule, VisitSettings
 from ningju.visits.rules import ensure_rules
@@ -342,3 +345,31 @@ def test_a_street_code_must_be_valid_and_new(world: World) -> None:
         registry_services.street_create(code="310106006", name="重复")
     with pytest.raises(ApplicationError):
         registry_services.street_create(code="123", name="坏代码")
+
+
+# --- the demo --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_demo_with_two_streets_builds_a_neighbour_with_its_own_configuration_and_admin() -> None:
+    out = StringIO()
+    call_command("demo", "--streets", "2", "--no-visits", households=40, seed=7, stdout=out)
+
+    assert "石门二路街道" in out.getvalue()
+    first, second = Street.objects.get(code="310106006"), Street.objects.get(code="310106013")
+    assert ResidentialArea.objects.filter(street=second).count() >= 2
+    assert Household.objects.filter(building__compound__area__street=second).exists()
+    for street in (first, second):
+        assert Tag.objects.filter(street=street, name="独居老人").count() == 1
+        assert Category.objects.filter(street=street, name="噪音扰民", parent=None).count() == 1
+        assert VisitRule.objects.filter(street=street, target=VisitRule.Target.HOUSEHOLD).exists()
+        tagged = Household.objects.filter(building__compound__area__street=street, tags__isnull=False)
+        assert set(tagged.values_list("tags__street", flat=True)) <= {street.pk}
+    neighbour_admin = User.objects.get(username="admin-013")
+    assert neighbour_admin.role == Role.STREET_ADMIN and neighbour_admin.street == second
+    page = client_for(neighbour_admin).get(reverse("area_list")).content.decode()
+    assert "新福康里" in page and "恒德里" not in page
+
+    # --reset removes both streets and builds them again
+    call_command("demo", "--streets", "2", "--no-visits", "--reset", households=40, seed=7, stdout=StringIO())
+    assert Street.objects.count() == 2

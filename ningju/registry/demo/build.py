@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from ningju.core.errors import ApplicationError
 from ningju.core.models import Role, User
 from ningju.registry.demo import reference as ref
+from ningju.registry.demo.neighbour import neighbour_build
 from ningju.registry.demo.people import HouseholdDraft, IdIssuer, PeopleMaker
 from ningju.registry.demo.places import AddressBook, AreaPlan, area_quotas, plan_area
 from ningju.registry.models import (
@@ -75,6 +76,7 @@ class DemoResult:
     tag_counts: dict[str, int]
     seconds: float
     missing: list[str]  # default tags or patrol site types not found by name (renamed by an administrator)
+    neighbour: dict[str, int] = field(default_factory=dict)  # counts of the second street, where one was built
 
 
 def plan_accounts(seed: int, today: date) -> list[AccountPlan]:
@@ -112,6 +114,7 @@ def demo_accounts() -> DemoAccounts:
     accounts = DemoAccounts()
     demo_names = (
         Q(username="admin")
+        | Q(username__startswith="admin-")
         | Q(username__startswith="head-")
         | Q(username__startswith="cadre-")
         | Q(username__startswith="dept-")
@@ -141,13 +144,17 @@ def demo_build(
     today: date | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
+    streets: int = 1,
 ) -> DemoResult:
-    """Build 江宁路街道 with its 16 areas, `households` households and the demo accounts, in one transaction.
+    """Build 江宁路街道 with its 16 areas, `households` households and the demo accounts, in one transaction;
+    with `streets=2` also its small neighbour 石门二路街道 (`neighbour.py`), each street with its own configuration.
     The same seed (and day) gives the same street. Refuses in production, and if the street or a demo username
     already exists."""
     if settings.PRODUCTION:
         # Demo accounts share a published password: they must never exist on a production server.
         raise ApplicationError(_("生产环境（NINGJU_ENV=production）不能生成演示数据和演示账号。"))
+    if streets not in (1, 2):
+        raise ApplicationError(_("街道数只能是1或2。"))
     if households < len(ref.AREAS):
         raise ApplicationError(_("户数至少为%(n)d（每个居民区至少1户）。") % {"n": len(ref.AREAS)})
     if Street.objects.filter(code=ref.STREET_CODE).exists():
@@ -165,11 +172,20 @@ def demo_build(
     with transaction.atomic():
         writer = _Writer(seed=seed, today=today, batch_size=batch_size, progress=progress)
         writer.write(households, accounts)
+        neighbour: dict[str, int] = {}
+        if streets == 2:
+            other = _Writer(seed=seed, today=today, batch_size=batch_size, progress=progress)
+            other.ids = writer.ids  # no ID number repeats across the two streets
+            neighbour = neighbour_build(
+                seed=seed, today=today, ids=writer.ids, write_households=other.write_households
+            )
+            neighbour.update(households=other.counts["households"], residents=other.counts["residents"])
     return DemoResult(
         counts=dict(writer.counts),
         tag_counts=dict(writer.tag_counts),
         seconds=time.perf_counter() - started,
         missing=writer.missing,
+        neighbour=neighbour,
     )
 
 
@@ -227,6 +243,12 @@ class _Writer:
             quadrant = (area_ref.row // 2) * 2 + area_ref.column // 2
             self._write_area(area, plan, grids[quadrant])
             self.progress(_("%(area)s：%(count)d户") % {"area": area.name, "count": quota})
+        self._flush()
+
+    def write_households(self, tags: dict[str, int], drafts: list[tuple[int, HouseholdDraft]]) -> None:
+        """Write households of another street (the demo's neighbour) with that street's tags (name → id)."""
+        self.tags = tags
+        self._pending.extend(drafts)
         self._flush()
 
     def _landline(self, key: str) -> str:
@@ -396,14 +418,15 @@ class _Writer:
         )
 
 
-def demo_delete() -> dict[str, int]:
-    """Delete 江宁路街道 and everything in it, its users and the history of its households and residents.
+def demo_delete(code: str = ref.STREET_CODE) -> dict[str, int]:
+    """Delete the demo street `code` (江宁路街道, or its neighbour) and everything in it, its users and the history
+    of its households and residents.
 
     Households and residents go by plain SQL DELETE: deleting them through the ORM would write a "deleted" history
     row for each of them, which is the opposite of what a reset wants. Raises ProtectedError/IntegrityError when
     records of other modules (visits, demands …) still point at the street.
     """
-    street = Street.objects.filter(code=ref.STREET_CODE).first()
+    street = Street.objects.filter(code=code).first()
     if street is None:
         return {}
     deleted: Counter[str] = Counter()

@@ -20,6 +20,7 @@ from ningju.demands.workflow import CallbackResult
 from ningju.insights.demo import demo_insights
 from ningju.meetings.demo import demo_meetings, demo_meetings_delete
 from ningju.registry.demo import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, demo_accounts, demo_build, demo_delete
+from ningju.registry.demo.neighbour import NEIGHBOUR_CODE, NEIGHBOUR_NAME
 from ningju.registry.demo.reference import STREET_CODE, STREET_NAME
 from ningju.registry.models import Street
 from ningju.visits.demo import demo_plan, demo_visits, demo_visits_delete
@@ -55,6 +56,13 @@ class Command(BaseCommand):
             help=_("只生成数据底座，不生成走访包联、走访记录、走访路线和诉求"),
         )
         parser.add_argument("--no-demands", action="store_true", help=_("生成走访记录，但不生成过去一年的诉求"))
+        parser.add_argument(
+            "--streets",
+            type=int,
+            choices=(1, 2),
+            default=1,
+            help=_("街道数：2 表示另建一个小的相邻街道（石门二路街道），各有自己的标签、分类、规则和管理员"),
+        )
 
     def handle(
         self,
@@ -65,6 +73,7 @@ class Command(BaseCommand):
         if_empty: bool,
         no_visits: bool = False,
         no_demands: bool = False,
+        streets: int = 1,
         **options: Any,
     ) -> None:
         if reset and if_empty:
@@ -86,11 +95,14 @@ class Command(BaseCommand):
                 with transaction.atomic():
                     # Demands point at visits, findings, households and users; visits, pairings and routes at
                     # households and users: they go first, in that order.
-                    street = Street.objects.get(code=STREET_CODE)
-                    demo_meetings_delete(street)
-                    demo_demands_delete(street)
-                    demo_visits_delete(street)
-                    demo_delete()
+                    for code in (STREET_CODE, NEIGHBOUR_CODE):
+                        street = Street.objects.filter(code=code).first()
+                        if street is None:
+                            continue
+                        demo_meetings_delete(street)
+                        demo_demands_delete(street)
+                        demo_visits_delete(street)
+                        demo_delete(code)
             except (ProtectedError, RestrictedError, IntegrityError) as error:
                 raise CommandError(
                     _(
@@ -103,7 +115,7 @@ class Command(BaseCommand):
         progress = (lambda line: self.stdout.write("  " + line)) if verbose else None
         today = timezone.localdate()
         try:
-            result = demo_build(seed=seed, households=households, today=today, progress=progress)
+            result = demo_build(seed=seed, households=households, today=today, progress=progress, streets=streets)
         except ApplicationError as error:
             raise CommandError(str(error)) from error
         except DatabaseError as error:
@@ -119,6 +131,11 @@ class Command(BaseCommand):
         self.stdout.write(
             "  " + _("必访标签：") + "，".join(f"{name}{count:,}" for name, count in result.tag_counts.items())
         )
+        if result.neighbour:
+            self.stdout.write(
+                self.style.SUCCESS(_("已生成相邻街道%(name)s：") % {"name": NEIGHBOUR_NAME})
+                + "，".join(f"{label}{result.neighbour.get(key, 0):,}" for key, label in COUNT_LABELS)
+            )
         if result.missing:
             self.stdout.write(
                 self.style.WARNING(
