@@ -239,7 +239,7 @@ if NINGJU_MAP_TILES == "tianditu" and not NINGJU_TIANDITU_KEY:
     raise ImproperlyConfigured("NINGJU_TIANDITU_KEY must be set when NINGJU_MAP_TILES=tianditu")
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------------------------------
-# Scripts only from our own origin: no inline <script>, no on*= handlers, no eval. A name imported as
+# Scripts only from our own origin: no inline script elements, no on*= handler attributes, no eval. A name imported as
 # `<img src=x onerror=...>` that slipped past escaping still cannot run. JSON data for scripts travels in
 # `json_script` blocks (type application/json is data, not script). The API docs relax this on their own views
 # (ningju/api/urls.py).

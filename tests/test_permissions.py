@@ -136,6 +136,26 @@ def test_action_item_owner_of_another_street_answers_like_a_missing_one(
     assert foreign.json() == missing.json()
 
 
+def test_action_item_from_a_meeting_of_another_area_answers_like_a_missing_one(world: World) -> None:
+    meeting = meeting_services.meeting_save(
+        user=world.head,
+        kind=MeetingKind.JOINT,
+        title="恒德里联席会议",
+        held_at=timezone.now(),
+        area=world.hengdeli,
+    )
+
+    def create(meeting_id: int) -> Any:
+        body = {"title": "清理楼道", "owner": world.other_cadre.pk, "days": 5, "meeting": meeting_id}
+        return api_for(world.other_cadre).post("/api/v1/action-items/", body, format="json")
+
+    foreign, missing = create(meeting.pk), create(meeting.pk + 10_000)
+
+    assert foreign.status_code == missing.status_code == 400
+    assert foreign.json() == missing.json()
+    assert "恒德里联席会议" not in foreign.content.decode()
+
+
 # --- finding 4: nested data ------------------------------------------------------------------------------------
 
 

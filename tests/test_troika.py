@@ -305,8 +305,12 @@ def test_missing_parties_give_chinese_errors_and_write_nothing(client: Client, w
 def test_cadre_of_youyicun_cannot_record_for_hengdelis_compound(client: Client, world: World) -> None:
     client.force_login(world.other_cadre)
 
-    assert client.get(reverse("troika_new"), {"compound": compound_of(world).pk}).status_code == 403
-    assert client.post(reverse("troika_new"), form_data(world)).status_code == 403
+    # Another area's compound answers exactly like one that does not exist (issue 9: no oracle on ids).
+    foreign = client.get(reverse("troika_new"), {"compound": compound_of(world).pk})
+    missing = client.get(reverse("troika_new"), {"compound": compound_of(world).pk + 1000})
+    assert foreign.status_code == missing.status_code == 404
+    assert compound_of(world).name not in foreign.content.decode()
+    assert client.post(reverse("troika_new"), form_data(world)).status_code == 404
     assert not Meeting.objects.exists()
 
 

@@ -290,7 +290,8 @@ class ActionItemListApi(ListAPIView[ActionItem]):
         data = serializer.validated_data
         meeting = None
         if data["meeting"] is not None:
-            meeting = _get(user, selectors.meeting_queryset(), data["meeting"])
+            # A meeting out of scope answers like a missing one; one in scope but not editable is refused (403).
+            meeting = _related(user, Meeting, data["meeting"], "meeting")
         try:
             deadline = services.resolve_deadline(deadline=data["deadline"], days=data["days"])
             item = services.action_create(

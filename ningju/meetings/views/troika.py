@@ -137,8 +137,8 @@ def _chosen_compound(request: AuthedRequest) -> Compound | None:
     """The compound the form is about: from the posted form, the query, or the area user's only compound."""
     raw = request.POST.get("compound") or request.GET.get("compound") or ""
     if raw.isdigit():
-        # Another area's compound is refused here (403), before any form is shown for it.
-        return scoping.get_for_user(request.user, Compound.objects.select_related("area"), pk=int(raw))
+        # Another area's compound answers like a missing one (404), before any form is shown for it.
+        return scoping.get_or_404(request.user, Compound.objects.select_related("area"), pk=int(raw))
     if not permissions.is_street_admin(request.user):
         first = troika.recordable_compounds(request.user).order_by("name")[:2]
         return first[0] if len(first) == 1 else None
