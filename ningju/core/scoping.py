@@ -1,6 +1,12 @@
 """The one place that decides what a user may see and change. Every page, API endpoint, export and search
 fetches through these functions; nothing else filters by role.
 
+Each app states its rules in its own `permissions.py` (visibility filters registered with `rule`, and
+`can_<verb>` predicates); models that only belong to an area name the path in `SCOPE_AREA`. A model with neither
+cannot be queried through here at all (TypeError), and `tests/test_permissions.py` fails on a model without a
+rule, so a new model cannot be forgotten. Every rule stays inside the user's street. Ids named in a write go
+through `fetch_for_write` (API) or `scope_form_fields` (forms): missing and out of scope get the same answer.
+
 - street administrator: the whole street, read and write;
 - area head and cadre: their residential area (全岗通: any cadre may handle anything in the area);
 - department liaison: nothing of the registry (they see only what is dispatched to them, in later modules);
@@ -120,7 +126,7 @@ def get_for_user(user: Any, queryset: "models.QuerySet[M]", **lookup: Any) -> M:
 
 def get_or_404(user: Any, queryset: "models.QuerySet[M]", **lookup: Any) -> M:
     """Fetch one object the user may see, or 404 whether it is missing or someone else's: for the ids a write
-    names (a form's prefill, a job, a notification), where telling "exists elsewhere" apart would be an oracle."""
+    names (a form's prefill, a notification), where telling "exists elsewhere" apart would be an oracle."""
     found = visible(user, queryset).filter(**lookup).first()
     if found is None:
         raise Http404(_("记录不存在。"))
