@@ -46,14 +46,19 @@ HOSTILE = (IMG, SVG, SCRIPT, ROOM)
 
 
 @pytest.fixture
-def server_url(live_server: object) -> str:
-    """The server under test (one name, so that the module can move to another server fixture in one line)."""
-    return live_server.url  # type: ignore[attr-defined]
+def server_url(shipped_server: str) -> str:
+    """The server under test: the production configuration (gunicorn, whitenoise, collected and hashed static files),
+    where the Content-Security-Policy and the static files are the ones that ship."""
+    return shipped_server
+
+
+@pytest.fixture
+def server_env() -> dict[str, str]:
+    return {"NINGJU_MAP_TILES": "none"}  # tests never reach a tile server
 
 
 @pytest.fixture(autouse=True)
-def no_tiles(settings: object) -> None:
-    settings.NINGJU_MAP_TILES = "none"  # type: ignore[attr-defined]  # tests never reach a tile server
+def no_cache() -> None:
     cache.clear()
 
 
