@@ -242,6 +242,7 @@ def test_the_schema_declares_one_error_body_for_every_error_answer(world: World)
         ("/demands/all/", {"created_from": "0001-01-01", "created_to": "9999-12-31"}),
         ("/insights/report/", {"start": "0001-01-01", "end": "0001-01-31"}),
         ("/visits/coverage/", {"start": "0001-01-01", "end": "0001-01-31"}),
+        ("/visits/coverage/", {"end": "0001-01-01"}),
     ],
 )
 def test_other_date_filters_refuse_dates_out_of_range(world: World, url: str, params: dict[str, str]) -> None:

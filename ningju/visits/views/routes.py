@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.core.validators import MinValueValidator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, URLPattern, path, reverse
@@ -134,11 +135,12 @@ class CoverageFilter(forms.Form):
         widget=forms.DateInput({"type": "date"}),
         validators=[bounds.validate_date_in_range],
     )
+    # Only the lower bound here: the page itself refuses an end after today, with its own message.
     end = forms.DateField(
         label=gettext_lazy("截至日期"),
         required=False,
         widget=forms.DateInput({"type": "date"}),
-        validators=[bounds.validate_date_in_range],
+        validators=[MinValueValidator(bounds.MIN_DATE, message=bounds.DATE_RANGE_MESSAGE)],
     )
     area = forms.ChoiceField(
         label=gettext_lazy("居民区"),
