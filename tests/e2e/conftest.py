@@ -173,7 +173,9 @@ _SERVERS: list[ShippedServers] = []  # this process's servers, for close_quietly
 def shipped_servers(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShippedServers]:
     # Requesting django_db_setup stops the servers before the test database is dropped (PostgreSQL refuses to drop
     # a database that a connection is still open on).
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "DJANGO_ALLOW"))}
+    # No REDIS_URL: the server keeps its cache in its own var/, which each test starts without.
+    dropped = ("PYTEST_", "DJANGO_ALLOW", "REDIS_URL")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(dropped)}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "ningju.settings",
