@@ -2,6 +2,8 @@
 street. The administrator of a second street (静安寺街道) can neither see nor change any of 江宁路街道's, and a street
 created today starts with its own copy of the defaults."""
 
+import csv
+import io
 from io import StringIO
 
 import pytest
@@ -11,17 +13,22 @@ from django.test import Client
 from django.urls import reverse
 
 from ningju.core.errors import ApplicationError
+from ningju.core.identifiers import id_check_char
 from ningju.core.models import Role, User
 from ningju.demands import street_settings
 from ningju.demands.defaults import CATEGORIES, ensure_categories
-from ningju.demands.models import Category, DeadlineLimit
-from ningju.demands.services import stage_limits
+from ningju.demands.hotline import HEADERS as HOTLINE_HEADERS
+from ningju.demands.hotline import import_hotline
+from ningju.demands.models import Category, DeadlineLimit, Demand, Kind, Source
+from ningju.demands.services import demand_create, stage_limits
 from ningju.demands.workflow import DEFAULT_DEADLINES, DeadlineStage
 from ningju.meetings import assessment
 from ningju.meetings.models import ScoreWeights
 from ningju.registry import services as registry_services
 from ningju.registry.defaults import MUST_VISIT_TAGS, PATROL_TYPES
-from ningju.registry.models import Department, Household, PatrolSiteType, ResidentialArea, Street, Tag
+from ningju.registry.imports import HEADERS as IMPORT_HEADERS
+from ningju.registry.imports import import_registry
+from ningju.registry.models import Department, Household, PatrolSiteType, Resident, ResidentialArea, Street, Tag
 from ningju.visits import rule_services
 from ningju.visits.models import Interval, VisitRule, VisitSettings
 from ningju.visits.rules import ensure_rules
@@ -345,6 +352,90 @@ def test_a_street_code_must_be_valid_and_new(world: World) -> None:
         registry_services.street_create(code="310106006", name="重复")
     with pytest.raises(ApplicationError):
         registry_services.street_create(code="123", name="坏代码")
+
+
+# --- lookups by name: imports, intake, API --------------------------------------------------------------------
+
+
+def csv_of(headers: list[str], rows: list[dict[str, str]]) -> io.BytesIO:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in headers])
+    return io.BytesIO(text.getvalue().encode("utf-8-sig"))
+
+
+def test_registry_import_resolves_tag_names_within_the_imported_street(world: World) -> None:
+    first17 = "31010619400506002"
+    row = {
+        "居民区": "华山",
+        "小区": "华山小区",
+        "地址": "华山路100弄1号",
+        "室号": "101",
+        "姓名": "陈阿婆",
+        "性别": "女",
+        "出生日期": "1940-05-06",
+        "身份证号": first17 + id_check_char(first17),
+        "与户主关系": "户主",
+        "标签": "独居老人",
+        "户标签": "独居老人",
+        "经度": "121.4450",
+        "纬度": "31.2220",
+    }
+
+    import_registry(source=csv_of(list(IMPORT_HEADERS), [row]), filename="居民.csv", user=world.other_street_admin)
+
+    resident = Resident.objects.get(name="陈阿婆")
+    theirs = Tag.objects.get(street=world.other_street, name="独居老人")
+    assert list(resident.tags.all()) == [theirs]
+    assert list(resident.household.tags.all()) == [theirs]
+
+
+def test_hotline_import_files_orders_under_the_streets_own_categories(world: World) -> None:
+    row = {
+        "工单编号": "SH-0001",
+        "受理时间": "2026/3/5 9:00",
+        "诉求内容": "楼道里堆满杂物",
+        "地址": "常德路633弄5号302室",
+        "分类": "噪音扰民/施工噪音",
+        "诉求类型": "投诉",
+    }
+
+    import_hotline(source=csv_of(list(HOTLINE_HEADERS), [row]), filename="12345.csv", user=world.admin)
+
+    demand = Demand.objects.select_related("category__parent").get(external_id="SH-0001")
+    assert demand.category is not None and str(demand.category) == "噪音扰民 / 施工噪音"
+    assert demand.category.street == world.street
+
+
+def test_a_demand_cannot_be_filed_under_another_streets_category(world: World) -> None:
+    theirs = Category.objects.get(street=world.other_street, name="噪音扰民", parent=None)
+
+    with pytest.raises(ApplicationError, match="不属于本街道"):
+        demand_create(
+            user=world.cadre,
+            area=world.hengdeli,
+            kind=Kind.PROBLEM,
+            source=Source.WALK_IN,
+            text="楼下酒吧很吵",
+            category=theirs,
+        )
+    assert not Demand.objects.exists()
+
+
+def test_api_tag_filter_knows_only_the_users_streets_tags(world: World) -> None:
+    theirs = Tag.objects.get(street=world.other_street, name="独居老人")
+    ours = Tag.objects.get(street=world.street, name="独居老人")
+    client = client_for(world.cadre)
+
+    foreign = client.get(reverse("api_household_list"), {"tag": theirs.pk})
+    by_name = client.get(reverse("api_household_list"), {"tag": "独居老人"})
+
+    assert foreign.status_code == 400
+    assert by_name.status_code == 200
+    assert [h["id"] for h in by_name.json()["results"]] == [world.household.pk]
+    assert ours in world.household.tags.all()
 
 
 # --- the demo --------------------------------------------------------------------------------------------------

@@ -129,6 +129,8 @@ def demand_create(
         raise ApplicationError(_("诉求来源“%(source)s”无效。") % {"source": source})
     if category is not None and not category.active:
         raise ApplicationError(_("分类“%(category)s”已停用。") % {"category": category})
+    if category is not None and category.street_id != area.street_id:  # each street has its own taxonomy
+        raise ApplicationError(_("所选分类不属于本街道。"))
     if finding is not None:
         visit = visit or finding.visit
         if finding.visit_id != visit.pk:
