@@ -144,7 +144,11 @@ def suggest_category(street: object, text: str) -> CategorySuggestion | None:
         return None
     ranked = classifier.top_labels(text, k=3)
     ids = [int(label) for label, _score in ranked if label.isdigit()]
-    categories = Category.objects.select_related("default_department", "parent__default_department").in_bulk(ids)
+    categories = (
+        Category.objects.filter(street=street_id)  # only the street's own taxonomy, whatever the model file says
+        .select_related("default_department", "parent__default_department")
+        .in_bulk(ids)
+    )
     # A category deactivated or deleted since training is never suggested.
     usable = [(categories[int(label)], score) for label, score in ranked if int(label) in categories]
     usable = [(category, score) for category, score in usable if category.active]
