@@ -179,6 +179,7 @@ def resident_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def search(request: AuthedRequest) -> HttpResponse:
     """The query travels in a POST body, never in the URL: a full phone or ID number in a URL would be written to
     the access log and the browser's history. A GET shows the empty form (an old link's ?q= is not searched)."""
@@ -187,7 +188,6 @@ def search(request: AuthedRequest) -> HttpResponse:
     found = selectors.search(request.user, query)
     context = {
         "q": query,
-@require_http_methods(["GET", "POST"])
         "by": found["by"],
         "residents": Paginator(found["residents"].order_by("name", "id"), 30).get_page(page),
         "households": Paginator(found["households"].order_by("building__road", "room"), 30).get_page(page),
