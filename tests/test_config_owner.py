@@ -4,11 +4,14 @@ created today starts with its own copy of the defaults."""
 
 import csv
 import io
+from importlib import import_module
 from io import StringIO
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 
@@ -324,7 +327,7 @@ def test_a_new_street_starts_with_its_own_copy_of_the_defaults(world: World) -> 
     assert top == {name for name, _department, _children in CATEGORIES}
     children = Category.objects.filter(street=street, parent__isnull=False).select_related("parent")
     assert children.count() == sum(len(c) for _n, _d, c in CATEGORIES)
-    assert {child.parent.street_id for child in children} == {street.pk}
+    assert {child.parent.street_id for child in children if child.parent} == {street.pk}
     rules = VisitRule.objects.filter(street=street)
     assert rules.filter(target=VisitRule.Target.HOUSEHOLD, interval=Interval.YEAR).exists()
     assert rules.filter(tag__name="重点关注人员", interval=Interval.WEEK).exists()
@@ -464,3 +467,63 @@ def test_demo_with_two_streets_builds_a_neighbour_with_its_own_configuration_and
     # --reset removes both streets and builds them again
     call_command("demo", "--streets", "2", "--no-visits", "--reset", households=40, seed=7, stdout=StringIO())
     assert Street.objects.count() == 2
+
+
+# --- the data migrations -----------------------------------------------------------------------------------------
+
+BEFORE = [
+    ("registry", "0002_default_tags_and_patrol_types"),
+    ("demands", "0003_default_categories"),
+    ("visits", "0002_visit_rule_partial_unique_constraints"),
+    ("insights", "0001_text_models_clusters_mechanisms_rollups"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_gives_each_existing_street_its_own_copy_and_repoints_references() -> None:
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate(BEFORE)
+    old = MigrationExecutor(connection).loader.project_state(BEFORE).apps
+    import_module("ningju.registry.migrations.0002_default_tags_and_patrol_types").add_defaults(old, None)
+    import_module("ningju.demands.migrations.0003_default_categories").install(old, None)
+    OldTag, OldCategory = old.get_model("registry", "Tag"), old.get_model("demands", "Category")
+    tags, categories = OldTag.objects.count(), OldCategory.objects.count()
+    lonely, noise = OldTag.objects.get(name="独居老人"), OldCategory.objects.get(name="噪音扰民", parent=None)
+    for code, area_code in (("310106006", "310106006006"), ("310106012", "310106012001")):
+        street = old.get_model("registry", "Street").objects.create(code=code, name=code)
+        area = old.get_model("registry", "ResidentialArea").objects.create(street=street, code=area_code, name="x")
+        compound = old.get_model("registry", "Compound").objects.create(area=area, name="c")
+        building = old.get_model("registry", "Building").objects.create(
+            compound=compound, road=f"路{code}", number="1", lat=31.2, lng=121.4
+        )
+        household = old.get_model("registry", "Household").objects.create(building=building, room="101")
+        household.tags.add(lonely)
+        old.get_model("visits", "VisitRule").objects.create(
+            street=street, target="tag", tag=lonely, interval="month"
+        )
+        department = old.get_model("registry", "Department").objects.create(street=street, name="城管", slug="cg")
+        if code == "310106006":
+            OldCategory.objects.filter(pk=noise.pk).update(default_department=department)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(latest)
+
+    assert Tag.objects.count() == 2 * tags and Category.objects.count() == 2 * categories
+    for street in Street.objects.all():
+        household = Household.objects.get(building__compound__area__street=street)
+        assert [t.street_id for t in household.tags.all()] == [street.pk]
+        assert VisitRule.objects.get(street=street).tag.street_id == street.pk  # type: ignore[union-attr]
+        noise_copy = Category.objects.get(street=street, name="噪音扰民", parent=None)
+        assert noise_copy.default_department is not None and noise_copy.default_department.street_id == street.pk
+        children = Category.objects.filter(street=street, parent__isnull=False).select_related("parent")
+        assert {c.parent.street_id for c in children} == {street.pk}  # type: ignore[union-attr]
+
+    # Reversing collapses the copies back into one installation-wide set.
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    old = MigrationExecutor(connection).loader.project_state(BEFORE).apps
+    assert old.get_model("registry", "Tag").objects.count() == tags
+    assert old.get_model("demands", "Category").objects.count() == categories
+    assert all(h.tags.count() == 1 for h in old.get_model("registry", "Household").objects.all())
+    MigrationExecutor(connection).migrate(latest)
