@@ -28,23 +28,25 @@ def _test_today() -> datetime | None:
     return moment.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def clock_of_the_run() -> Iterator[None]:
+_run_clock: list[time_machine.travel] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
     """CI runs the suite again on awkward days (a weekend, a 调休 working Sunday, a month's last day) by setting
     NINGJU_TEST_TODAY: every test that reads "today" without fixing its own clock then fails there, not on a user's
-    machine. The clock ticks from that moment. Browser tests (marked e2e) talk to a server in another process that
-    keeps the real clock, so they run on the real clock too (see `real_clock_for_browser_tests`)."""
+    machine. The clock ticks from that moment, and starts before collection, so that a module's `TODAY =
+    timezone.localdate()` sees the same day as the code it tests, as it would on that day. Browser tests (marked
+    e2e) talk to a server in another process that keeps the real clock, so they run on the real clock too (see
+    `real_clock_for_browser_tests`)."""
     moment = _test_today()
-    if moment is None:
-        yield
-        return
-    _run_clock.append(time_machine.travel(moment, tick=True))
-    _run_clock[0].start()
-    yield
-    _run_clock.pop().stop()
+    if moment is not None and not _run_clock:
+        _run_clock.append(time_machine.travel(moment, tick=True))
+        _run_clock[0].start()
 
 
-_run_clock: list[time_machine.travel] = []
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _run_clock:
+        _run_clock.pop().stop()
 
 
 @pytest.fixture(autouse=True)
