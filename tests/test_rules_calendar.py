@@ -438,7 +438,10 @@ def test_area_head_reads_the_rules_but_cannot_change_them(world: World) -> None:
     assert VisitRule.objects.get(pk=lonely.pk).interval == Interval.MONTH
     with pytest.raises(PermissionDenied):
         rule_services.rule_create(
-            user=world.head, street=world.street, interval=Interval.WEEK, tag=Tag.objects.get(street=world.street, name="残疾人")
+            user=world.head,
+            street=world.street,
+            interval=Interval.WEEK,
+            tag=Tag.objects.get(street=world.street, name="残疾人"),
         )
 
 
