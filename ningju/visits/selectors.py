@@ -14,42 +14,15 @@ from django.utils.translation import gettext as _
 
 from ningju.core import workdays
 from ningju.core.geo import LatLng, wgs84_to_gcj02
-from ningju.core.models import Role, User
+from ningju.core.models import User
+from ningju.visits import permissions
 from ningju.visits.models import Route, Stop, Visit
 
 # How far date navigation looks for the previous/next working day (the longest holiday is 8–9 days).
 WORKDAY_SEARCH_DAYS = 31
 
 
-# --- who may see and re-plan whose routes -------------------------------------------------------------------
-
-
-def may_view_routes_of(viewer: User, owner: User) -> bool:
-    """A cadre sees their own routes; an area head those of their area's people; a street administrator those of
-    the whole street; a department liaison (or a user without a role) none."""
-    if not viewer.is_active or viewer.role not in (Role.STREET_ADMIN, Role.AREA_HEAD, Role.CADRE):
-        return False
-    if viewer.pk == owner.pk:
-        return True
-    if owner.area_id is None or owner.area is None:
-        return False
-    if viewer.role == Role.AREA_HEAD:
-        return owner.area_id == viewer.area_id
-    if viewer.role == Role.STREET_ADMIN:
-        return owner.area.street_id == viewer.street_id
-    return False
-
-
-def may_replan(viewer: User, owner: User, day: date) -> bool:
-    """The cadre for their own day, or the head of the cadre's area; never a day that has passed (re-planning
-    does not rewrite the past)."""
-    if day < timezone.localdate() or not viewer.is_active:
-        return False
-    if viewer.role == Role.CADRE:
-        return viewer.pk == owner.pk
-    if viewer.role == Role.AREA_HEAD:
-        return owner.area_id is not None and owner.area_id == viewer.area_id
-    return False
+# --- whose routes (who may see them is in visits/permissions.py) ----------------------------------------------
 
 
 def route_owner(viewer: User, username: str) -> User:
@@ -57,7 +30,7 @@ def route_owner(viewer: User, username: str) -> User:
     owner = User.objects.select_related("area__street").filter(username=username).first()
     if owner is None:
         raise Http404(_("用户不存在。"))
-    if not may_view_routes_of(viewer, owner):
+    if not permissions.can_view_routes_of(viewer, owner):
         raise PermissionDenied(_("您无权查看该干部的走访路线。"))
     return owner
 

@@ -23,7 +23,7 @@ from ningju.core import bounds, workdays
 from ningju.core.errors import ApplicationError
 from ningju.core.http import AuthedRequest
 from ningju.core.models import User
-from ningju.visits import coverage, exports, selectors
+from ningju.visits import coverage, exports, permissions, selectors
 
 PAGE_SIZE = 50
 # The longest period the coverage page computes visit rates for.
@@ -67,7 +67,7 @@ def route_context(request: AuthedRequest, owner: User, day: date) -> dict[str, A
         "previous_day": selectors.previous_workday(day),
         "next_day": selectors.next_workday(day),
         "today": today,
-        "can_replan": selectors.may_replan(request.user, owner, day),
+        "can_replan": permissions.can_replan(request.user, owner, day),
         "calendar_warning": workdays.calendar_warning(day),
     }
 
@@ -101,7 +101,7 @@ def route_replan(request: AuthedRequest, username: str, day: str) -> HttpRespons
     """Re-plan one cadre's day now (the planner runs inline: one day of one cadre takes well under a second)."""
     owner = selectors.route_owner(request.user, username)
     on = parse_day(day)
-    if not selectors.may_replan(request.user, owner, on):
+    if not permissions.can_replan(request.user, owner, on):
         raise PermissionDenied(_("只有本人或本居民区书记可以重新规划今天及以后的路线。"))
     try:
         # Imported here: the planner is a separate, heavier module (a routing solver behind it).
