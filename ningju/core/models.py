@@ -43,6 +43,8 @@ class User(AbstractUser):
         related_name="users",
     )
     phone = models.CharField(_("工作电话"), max_length=20, blank=True)
+    # Set when an administrator resets the password: the next sign-in must choose a new one before anything else.
+    must_change_password = models.BooleanField(_("下次登录须修改密码"), default=False)
 
     class Meta:
         verbose_name = _("用户")
@@ -80,6 +82,20 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login_failed", _("登录失败")
     LOGOUT = "logout", _("退出")
     CLUSTER = "cluster", _("合并同类项")
+    MFA_ENROLL = "mfa_enroll", _("启用两步验证")
+    MFA_FAILED = "mfa_failed", _("验证码错误")
+    MFA_RESET = "mfa_reset", _("重置两步验证")
+    RECOVERY_USED = "recovery_used", _("使用恢复码")
+    TOKEN_REVOKE = "token_revoke", _("吊销令牌")
+    PASSWORD_CHANGE = "password_change", _("修改密码")
+    PASSWORD_RESET = "password_reset", _("重置密码")
+    UNLOCK = "unlock", _("解锁账号")
+    ROLE_CHANGE = "role_change", _("变更角色")
+    CONFIG_CHANGE = "config_change", _("修改配置")
+    KEY_ROTATION = "key_rotation", _("轮换密钥")
+    BACKUP = "backup", _("备份")
+    RESTORE = "restore", _("恢复")
+    AUDIT_EXPORT = "audit_export", _("导出审计记录")
 
 
 class AuditEntry(models.Model):
@@ -102,6 +118,10 @@ class AuditEntry(models.Model):
     reason = models.CharField(_("事由"), max_length=200, blank=True)
     detail = models.JSONField(_("详情"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP地址"), null=True, blank=True)
+    # The hash chain: each row's hash covers its own content and the previous row's hash, so an edited or deleted
+    # row breaks the chain (`ningju audit verify`).
+    prev_hash = models.CharField(_("前一条哈希"), max_length=64, blank=True)
+    row_hash = models.CharField(_("本条哈希"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("审计记录")
