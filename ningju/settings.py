@@ -98,6 +98,10 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "huey.contrib.djhuey",
+    # Second factor: TOTP authenticators and one-time recovery codes (ningju/core/mfa.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ningju.core",
     "ningju.registry",
     "ningju.visits",
@@ -115,6 +119,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed the second factor (django_otp.login).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every response (the policy is CONTENT_SECURITY_POLICY below).
@@ -272,6 +278,8 @@ CONTENT_SECURITY_POLICY: dict[str, Any] = {
 
 # Roles that may reveal one resident's ID or phone number (each reveal is logged with its reason).
 NINGJU_REVEAL_ROLES = env_list("NINGJU_REVEAL_ROLES", "street_admin,area_head,cadre")
+# Roles that must sign in with a second factor (TOTP or a recovery code); superusers always must.
+NINGJU_MFA_ROLES = env_list("NINGJU_MFA_ROLES", "street_admin")
 
 # --- API --------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
