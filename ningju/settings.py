@@ -71,8 +71,20 @@ def local_secret(name: str, make: "type[object] | None" = None) -> str:
 
 
 SECRET_KEY = local_secret("NINGJU_SECRET_KEY")
-# Comma-separated Fernet keys: the first encrypts, all decrypt (rotation). The keyed hash uses the first key.
+# A var/ made before NINGJU_LOOKUP_KEY existed holds a field key but no look-up key: its hashes were made with the
+# HKDF derivation of the first field key, so that derivation is what gets written (once) below.
+_LEGACY_VAR = not PRODUCTION and (VAR_DIR / "ningju_field_key").exists()
+# Comma-separated Fernet keys: the first encrypts, all decrypt (`ningju rotate-keys`).
 NINGJU_FIELD_KEYS = [key.strip() for key in local_secret("NINGJU_FIELD_KEY").split(",") if key.strip()]
+# The keyed hash behind search by ID/phone and the duplicate-person check: its own key, stable across field-key
+# rotations (URL-safe base64 of 32 bytes). See README "Keys" for the value an existing production database needs.
+if not PRODUCTION and not env("NINGJU_LOOKUP_KEY") and not (VAR_DIR / "ningju_lookup_key").exists():
+    from ningju.core.crypto import legacy_lookup_key, new_lookup_key
+
+    _lookup_path = VAR_DIR / "ningju_lookup_key"
+    _lookup_path.write_text(legacy_lookup_key(NINGJU_FIELD_KEYS[0]) if _LEGACY_VAR else new_lookup_key())
+    _lookup_path.chmod(0o600)
+NINGJU_LOOKUP_KEY = local_secret("NINGJU_LOOKUP_KEY")
 
 DEBUG = env_bool("NINGJU_DEBUG", default=False)
 ALLOWED_HOSTS = env_list("NINGJU_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1]")

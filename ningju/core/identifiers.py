@@ -85,5 +85,23 @@ def mask_phone(value: str) -> str:
     return value[:2] + "*" * (len(value) - 4) + value[-2:]
 
 
-MASKERS = {"id_number": mask_id_number, "phone": mask_phone}
-NORMALIZERS = {"id_number": normalize_id_number, "phone": normalize_phone}
+# A number inside a contact line, clear or already masked ("138****5678").
+_NUMBER_IN_TEXT = re.compile(r"\+?\d[\d\-* ]{5,}\d")
+
+
+def normalize_contact(raw: str) -> str:
+    return " ".join((raw or "").split())
+
+
+def mask_contact(value: str) -> str:
+    """A contact line ("张三 13812345678"): the name stays, every number in it is masked ("张三 138****5678")."""
+    return _NUMBER_IN_TEXT.sub(lambda match: mask_phone(normalize_phone(match.group())), value)
+
+
+def contact_name(value: object) -> str:
+    """The name(s) of a contact line without its numbers ("张三 138****5678" → "张三"), for meeting records."""
+    return " ".join(_NUMBER_IN_TEXT.sub(" ", str(value or "")).split())
+
+
+MASKERS = {"id_number": mask_id_number, "phone": mask_phone, "contact": mask_contact}
+NORMALIZERS = {"id_number": normalize_id_number, "phone": normalize_phone, "contact": normalize_contact}

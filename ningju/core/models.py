@@ -5,6 +5,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ningju.core.fields import EncryptedField
+
 
 class Role(models.TextChoices):
     STREET_ADMIN = "street_admin", _("街道管理员")
@@ -42,7 +44,9 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="users",
     )
-    phone = models.CharField(_("工作电话"), max_length=20, blank=True)
+    # Staff numbers are often personal mobiles: encrypted at rest, masked when shown, revealed to the street's
+    # administrators with a reason (core.services.staff_phone_reveal).
+    phone = EncryptedField(_("工作电话"), kind="phone")
     # Set when an administrator resets the password: the next sign-in must choose a new one before anything else.
     must_change_password = models.BooleanField(_("下次登录须修改密码"), default=False)
 

@@ -24,6 +24,7 @@ from django.db.models import F, Max, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from ningju.core.identifiers import contact_name
 from ningju.core.models import Role, User
 from ningju.core.workdays import add_workdays, workdays_between
 from ningju.demands.models import Demand, Dispatch
@@ -435,9 +436,10 @@ class _World:
         return {area.pk: area for area in self.areas}
 
 
-def _name(contact: str) -> str:
-    """The name in a contact line such as "林东 13188217352": the number stays out of meeting records."""
-    return contact.split()[0] if contact.strip() else ""
+def _name(contact: object) -> str:
+    """The name in a contact line such as "林东 13188217352" (an encrypted value whose str() is masked): the number
+    stays out of meeting records."""
+    return contact_name(contact).split(" ")[0]
 
 
 def _load(street: Street) -> _World:

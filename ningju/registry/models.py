@@ -107,9 +107,11 @@ class Compound(models.Model):
     name = models.CharField(_("小区名称"), max_length=80)
     address = models.CharField(_("地址"), max_length=200, blank=True)
     owners_committee = models.CharField(_("业委会"), max_length=100, blank=True)
-    owners_committee_contact = models.CharField(_("业委会联系人"), max_length=50, blank=True)
+    # "name mobile" lines (the committee members are residents): encrypted at rest, `str()` is "张三 138****5678",
+    # the clear text goes through registry.services.compound_contact_reveal with a reason.
+    owners_committee_contact = EncryptedField(_("业委会联系人"), kind="contact")
     property_company = models.CharField(_("物业公司"), max_length=100, blank=True)
-    property_contact = models.CharField(_("物业联系人"), max_length=50, blank=True)
+    property_contact = EncryptedField(_("物业联系人"), kind="contact")
     built_year = models.PositiveSmallIntegerField(_("建成年份"), null=True, blank=True)
 
     class Meta:

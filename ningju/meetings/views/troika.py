@@ -19,10 +19,12 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 
 from ningju.core import scoping
 from ningju.core.errors import ApplicationError
 from ningju.core.http import AuthedRequest
+from ningju.core.identifiers import contact_name
 from ningju.core.models import User
 from ningju.demands.forms import MultipleFileField
 from ningju.meetings import permissions, troika
@@ -166,8 +168,8 @@ def troika_new(request: AuthedRequest) -> HttpResponse:
         initial.update(
             compound=compound.pk,
             place=compound.name,
-            owners=compound.owners_committee_contact,
-            property_names=compound.property_contact,
+            owners=contact_name(compound.owners_committee_contact),
+            property_names=contact_name(compound.property_contact),
             property_company=compound.property_company,
         )
     is_post = request.method == "POST"
@@ -266,6 +268,7 @@ def troika_grid(request: AuthedRequest) -> HttpResponse:
     return render(request, "meetings/troika_grid.html", context)
 
 
+@never_cache  # names of the committee members
 @login_required
 def troika_export(request: AuthedRequest) -> HttpResponse:
     if not scoping.can_export(request.user):
