@@ -133,6 +133,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): the session passed the second factor (django_otp.login).
     "django_otp.middleware.OTPMiddleware",
+    # Until the session passed the second factor, those who need one see only the verify/enrolment pages.
+    "ningju.core.mfa_middleware.MFAMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every response (the policy is CONTENT_SECURITY_POLICY below).

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.conf import settings
+from django.test import Client
 from django.utils import translation
 
 from ningju.core import workdays
@@ -16,7 +17,7 @@ from ningju.core.models import Role, User
 from ningju.demands.defaults import ensure_categories
 from ningju.registry import models
 from ningju.registry.defaults import ensure_defaults
-from tests import factories
+from tests import factories, mfa_helpers
 
 
 def _test_today() -> datetime | None:
@@ -99,6 +100,19 @@ def chinese_by_default() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def verified_test_logins(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """client.force_login/login give a session that passed the second factor (street administrators need one);
+    a test that asks for `real_mfa` signs in as a person would, password first, then the code."""
+    if "real_mfa" not in request.fixturenames:
+        monkeypatch.setattr(Client, "_login", mfa_helpers.verified_login(Client._login))
+
+
+@pytest.fixture
+def real_mfa() -> None:
+    """Ask for this to sign in without the test shortcut past the second factor (see verified_test_logins)."""
 
 
 @pytest.fixture(autouse=True)

@@ -3,12 +3,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from ningju.core import views
+from ningju.core import views, views_mfa
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/mfa/verify/", views_mfa.verify, name="mfa_verify"),
+    path("accounts/mfa/enrol/", views_mfa.enrol, name="mfa_enrol"),
+    path("accounts/security/", views_mfa.security, name="account_security"),
+    path("accounts/security/mfa/disable/", views_mfa.disable, name="mfa_disable"),
+    path("accounts/security/mfa/reset/", views_mfa.reset, name="mfa_reset"),
     path("jobs/<int:job_id>/", views.job_detail, name="job_detail"),
     path("jobs/<int:job_id>/download/", views.job_download, name="job_download"),
     path("notifications/", views.notifications, name="notifications"),
