@@ -1,4 +1,5 @@
-"""Huey tasks of the core app: the one task that runs any Job, and the hourly clean-up of result files."""
+"""Huey tasks of the core app: the one task that runs any Job, the hourly clean-up of result files, and the daily
+audit retention and backup."""
 
 from datetime import timedelta
 
@@ -6,6 +7,7 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from ningju.core.audit import audit_purge
 from ningju.core.jobs import job_purge_outputs, job_run
 
 
@@ -17,3 +19,9 @@ def run_job_task(job_id: int) -> None:
 @db_periodic_task(crontab(minute="17"))
 def purge_job_outputs_task() -> None:
     job_purge_outputs(older_than=timedelta(hours=settings.NINGJU_JOB_OUTPUT_RETENTION_HOURS))
+
+
+@db_periodic_task(crontab(hour="3", minute="41"))
+def purge_audit_task() -> None:
+    """Daily: delete audit rows older than NINGJU_AUDIT_KEEP_DAYS (never under 180 days), keeping the chain's anchor."""
+    audit_purge()
