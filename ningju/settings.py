@@ -249,6 +249,14 @@ AXES_VERBOSE = False
 # Export files can hold clear ID numbers: they are deleted this long after the job finished (the audit row stays).
 NINGJU_JOB_OUTPUT_RETENTION_HOURS = int(env("NINGJU_JOB_OUTPUT_RETENTION_HOURS", "24") or 24)
 
+# Audit rows are kept at least 6 months (Cybersecurity Law art. 21); older ones are purged by a daily task.
+NINGJU_AUDIT_KEEP_DAYS = int(env("NINGJU_AUDIT_KEEP_DAYS", "365") or 365)
+if NINGJU_AUDIT_KEEP_DAYS < 180:
+    raise ImproperlyConfigured("NINGJU_AUDIT_KEEP_DAYS must be at least 180 (Cybersecurity Law art. 21).")
+# A daily backup (`ningju backup`) into this folder when set, keeping this many days of backups.
+NINGJU_BACKUP_DIR = env("NINGJU_BACKUP_DIR", "") or ""
+NINGJU_BACKUP_KEEP_DAYS = int(env("NINGJU_BACKUP_KEEP_DAYS", "14") or 14)
+
 # Map tiles for route maps: osm (OpenStreetMap, WGS-84), amap (高德, GCJ-02: points are converted for display),
 # tianditu (天地图, needs NINGJU_TIANDITU_KEY), none (plain background: stops and path only).
 NINGJU_MAP_TILES = env("NINGJU_MAP_TILES", "osm") or "osm"

@@ -1,5 +1,7 @@
 """What every app shares: users and their roles, the audit log, and background jobs with progress."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -102,6 +104,20 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORT = "audit_export", _("导出审计记录")
 
 
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    """Audit rows are append-only: a bulk update or delete through the ORM is refused. Only
+    `ningju.core.audit` seals hashes and purges rows past the retention period, and it keeps the chain verifiable."""
+
+    def update(self, **kwargs: object) -> int:
+        # Deleting a user sets `user` to NULL on their rows (on_delete=SET_NULL); the hashed username stays.
+        if kwargs.keys() == {"user"} and kwargs["user"] is None:
+            return super().update(**kwargs)
+        raise PermissionError("audit rows are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit rows are append-only")
+
+
 class AuditEntry(models.Model):
     """One audited act on personal data or on access: who, what, when, why. Rows are never edited."""
 
@@ -127,6 +143,8 @@ class AuditEntry(models.Model):
     prev_hash = models.CharField(_("前一条哈希"), max_length=64, blank=True)
     row_hash = models.CharField(_("本条哈希"), max_length=64, blank=True)
 
+    objects = AuditEntryQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("审计记录")
         verbose_name_plural = _("审计记录")
@@ -138,6 +156,15 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.username} {self.get_action_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # An edited row would break the hash chain anyway; refusing here says so at the place that tried.
+        if not self._state.adding:
+            raise PermissionError("audit rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit rows are append-only")
 
 
 class JobStatus(models.TextChoices):
