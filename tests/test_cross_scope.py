@@ -105,6 +105,8 @@ FILLERS: dict[str, Filler] = {
     "notification_open": _by_pk("notification", "notice_id"),
     "area_detail": _area_code,
     "compound_detail": _by_pk("compound"),
+    "compound_contact_reveal": _by_pk("compound"),
+    "staff_phone": _by_pk("cadre", "user_id"),
     "building_detail": _by_pk("building"),
     "household_detail": _by_pk("household"),
     "household_edit": _by_pk("household"),

@@ -7,7 +7,9 @@ row. Assigning a plain string encrypts it on save and sets the `<name>_hash` fie
 
 from typing import Any
 
+from django import forms
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from ningju.core import crypto
 from ningju.core.identifiers import MASKERS, NORMALIZERS
@@ -76,6 +78,22 @@ class _SensitiveDescriptor:
             instance.__dict__[self.field.hash_field] = self.field.hash_of(value)
 
 
+class EncryptedFormField(forms.CharField):
+    """The form side of an `EncryptedField`: the stored value is never put into the page (neither clear nor
+    masked: a masked value sent back would overwrite the number with stars); an empty box keeps what is stored."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["required"] = False
+        kwargs.setdefault("help_text", _("出于保护不显示原值；留空则保持不变，填写则替换。"))
+        super().__init__(*args, **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return "" if isinstance(value, SensitiveValue) else value
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        return bool(data)
+
+
 class EncryptedField(models.TextField):
     """Stores Fernet ciphertext; reads back a `SensitiveValue`. Empty values are stored as ''."""
 
@@ -101,6 +119,13 @@ class EncryptedField(models.TextField):
     def contribute_to_class(self, cls: Any, name: str, private_only: bool = False) -> None:
         super().contribute_to_class(cls, name, private_only)
         setattr(cls, self.attname, _SensitiveDescriptor(self))
+
+    def formfield(self, **kwargs: Any) -> Any:
+        return super().formfield(**{"form_class": EncryptedFormField, "widget": forms.TextInput, **kwargs})
+
+    def save_form_data(self, instance: models.Model, data: Any) -> None:
+        if data:  # empty keeps the stored value (see EncryptedFormField)
+            super().save_form_data(instance, data)
 
     def hash_of(self, value: SensitiveValue | None) -> str:
         return crypto.lookup_hash(self.kind, value.reveal()) if value else ""

@@ -31,3 +31,12 @@ def job_q(user: Any) -> Q:
 @scoping.rule(Notification)
 def notification_q(user: Any) -> Q:
     return Q(user=user.pk)
+
+
+def can_reveal_staff_phone(user: Any, staff: User) -> bool:
+    """May `user` see this member of staff's phone number in clear? The administrators of the street that person
+    works for, nobody else: a number in the staff list is for reaching a colleague, and the street runs its staff."""
+    if not scoping.is_street_admin(user) or not user.is_active:
+        return False
+    street_id = scoping.staff_street_id(staff)
+    return street_id is not None and street_id == user.street_id

@@ -3,12 +3,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from ningju.core import views, views_mfa
+from ningju.core import views, views_mfa, views_staff
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/staff/<int:user_id>/phone/", views_staff.staff_phone, name="staff_phone"),
     path("accounts/mfa/verify/", views_mfa.verify, name="mfa_verify"),
     path("accounts/mfa/enrol/", views_mfa.enrol, name="mfa_enrol"),
     path("accounts/security/", views_mfa.security, name="account_security"),

@@ -91,6 +91,13 @@ class RevealForm(forms.Form):
     reason = forms.CharField(label=_("查看事由"), min_length=2, max_length=200)
 
 
+class ContactRevealForm(forms.Form):
+    field = forms.ChoiceField(
+        choices=[("owners_committee_contact", _("业委会联系人")), ("property_contact", _("物业联系人"))]
+    )
+    reason = forms.CharField(label=_("查看事由"), min_length=2, max_length=200)
+
+
 class TagForm(forms.Form):
     name = forms.CharField(label=_("名称"), max_length=30)
     category = forms.ChoiceField(label=_("类别"), choices=TagCategory.choices)

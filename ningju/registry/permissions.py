@@ -47,3 +47,9 @@ def can_change(user: Any, obj: models.Model) -> bool:
 def can_reveal(user: Any, obj: models.Model) -> bool:
     """May `user` see this record's ID or phone number in clear? Only configured roles, only in scope."""
     return scoping.can_reveal(user, obj)
+
+
+def can_reveal_compound_contact(user: Any, obj: models.Model) -> bool:
+    """May `user` see a compound's owners' committee or property contact number in clear? The compound's own area
+    (its head and cadres) and the street's administrators, who work with the troika; liaisons and other areas not."""
+    return scoping.can_change(user, obj)

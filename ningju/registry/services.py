@@ -12,7 +12,8 @@ from ningju.core.audit import audit
 from ningju.core.errors import ApplicationError
 from ningju.core.identifiers import validate_id_number, validate_phone
 from ningju.core.models import AuditAction, User
-from ningju.registry.models import Household, Resident, Street, Tag
+from ningju.registry import permissions
+from ningju.registry.models import Compound, Household, Resident, Street, Tag
 
 REVEALABLE_FIELDS = ("id_number", "phone")
 
@@ -30,6 +31,26 @@ def resident_reveal(
         raise ApplicationError(_("请填写查看事由（例如：电话回访、核对身份）。"))
     value = getattr(resident, field)
     audit(user=user, action=AuditAction.REVEAL, target=resident, field=field, reason=reason, request=request)
+    return value.reveal() if value else ""
+
+
+COMPOUND_CONTACT_FIELDS = ("owners_committee_contact", "property_contact")
+
+
+def compound_contact_reveal(
+    *, user: User, compound: Compound, field: str, reason: str, request: HttpRequest | None = None
+) -> str:
+    """The clear text of a compound's owners' committee or property contact ("张三 13812345678"), for the compound's
+    area and the street, with a reason; audited like a resident's number."""
+    if field not in COMPOUND_CONTACT_FIELDS:
+        raise ApplicationError(_("该字段不能查看明文。"))
+    if not permissions.can_reveal_compound_contact(user, compound):
+        raise PermissionDenied(_("只有本居民区和街道的工作人员可以查看小区联系人的完整电话。"))
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ApplicationError(_("请填写查看事由（例如：联系业委会、通知物业）。"))
+    value = getattr(compound, field)
+    audit(user=user, action=AuditAction.REVEAL, target=compound, field=field, reason=reason, request=request)
     return value.reveal() if value else ""
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("areas/", browse.area_list, name="area_list"),
     path("areas/<str:code>/", browse.area_detail, name="area_detail"),
     path("compounds/<int:pk>/", browse.compound_detail, name="compound_detail"),
+    path("compounds/<int:pk>/reveal/", browse.compound_contact_reveal, name="compound_contact_reveal"),
     path("buildings/<int:pk>/", browse.building_detail, name="building_detail"),
     path("households/<int:pk>/", browse.household_detail, name="household_detail"),
     path("households/<int:pk>/edit/", browse.household_edit, name="household_edit"),

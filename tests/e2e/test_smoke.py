@@ -146,6 +146,8 @@ def path_values(cadre: User) -> dict[str, dict[str, str]]:
         "notification_open": {"notice_id": str(first(Notification).pk)},
         "area_detail": {"code": area.code},
         "compound_detail": {"pk": str(first(Compound, area=area).pk)},
+        "compound_contact_reveal": {"pk": str(first(Compound, area=area).pk)},
+        "staff_phone": {"user_id": str(cadre.pk)},
         "building_detail": {"pk": str(first(Building, compound__area=area).pk)},
         "household_detail": {"pk": str(household.pk)},
         "household_edit": {"pk": str(household.pk)},

@@ -13,13 +13,14 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ningju.core import scoping
 from ningju.core.errors import ApplicationError
 from ningju.core.http import AuthedRequest
-from ningju.registry import selectors, services
-from ningju.registry.forms import HouseholdForm, ResidentForm, RevealForm, TagForm
+from ningju.registry import permissions, selectors, services
+from ningju.registry.forms import ContactRevealForm, HouseholdForm, ResidentForm, RevealForm, TagForm
 from ningju.registry.models import Building, Compound, Household, Resident, ResidentialArea, Tag
 
 PAGE_SIZE = 50
@@ -57,8 +58,40 @@ def compound_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     compound = scoping.get_for_user(request.user, Compound.objects.select_related("area"), pk=pk)
     buildings = selectors.buildings_with_counts(request.user, compound)
     return render(
-        request, "registry/compound_detail.html", {"compound": compound, "page": paginate(request, buildings)}
+        request,
+        "registry/compound_detail.html",
+        {
+            "compound": compound,
+            "page": paginate(request, buildings),
+            "can_reveal_contacts": permissions.can_reveal_compound_contact(request.user, compound),
+            "reveal_form": ContactRevealForm(),
+        },
     )
+
+
+@never_cache  # the answer holds a clear phone number
+@login_required
+@require_POST
+def compound_contact_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Show a compound's contact line in clear, once, for a stated reason (htmx partial or a page)."""
+    compound = scoping.get_for_user(request.user, Compound.objects.select_related("area"), pk=pk)
+    form = ContactRevealForm(request.POST)
+    context: dict[str, Any] = {"compound": compound}
+    if not form.is_valid():
+        context["error"] = _("请选择要查看的联系人并填写查看事由（至少2个字）。")
+    else:
+        try:
+            context["value"] = services.compound_contact_reveal(
+                user=request.user,
+                compound=compound,
+                field=form.cleaned_data["field"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except ApplicationError as error:
+            context["error"] = error.message
+    template = "registry/compound_reveal.html#result" if request.htmx else "registry/compound_reveal.html"
+    return render(request, template, context, status=400 if "error" in context else 200)
 
 
 @login_required
@@ -154,6 +187,7 @@ def resident_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(request, "registry/resident_edit.html", {"resident": resident, "form": form})
 
 
+@never_cache  # the answer holds a clear ID or phone number
 @login_required
 @require_POST
 def resident_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
