@@ -1,8 +1,10 @@
 """Two-step sign-in: street administrators and superusers need a code after the password, others may choose to."""
 
 import re
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
@@ -226,3 +228,31 @@ def test_demo_secret_is_stable_and_codes_match_the_standard(world: World) -> Non
     assert mfa.current_code(device) == f"{totp.token():06d}"
     assert mfa.otpauth_uri(device).startswith("otpauth://totp/")
     assert not StaticToken.objects.filter(device__user=world.admin).exists()
+
+
+def test_demo_enrols_the_admin_and_prints_the_secret_and_totp_gives_its_code(world: World) -> None:
+    out = StringIO()
+    call_command("demo", "--if-empty", stdout=out)
+    device = TOTPDevice.objects.get(user=world.admin, confirmed=True)
+    printed = out.getvalue()
+    assert mfa.secret_base32(device) in printed and "otpauth://totp/" in printed
+    assert not TOTPDevice.objects.filter(user=world.cadre).exists()  # cadres are not enrolled for them
+
+    code = StringIO()
+    call_command("totp", "admin", stdout=code)
+    assert mfa.verify_otp(world.admin, code.getvalue().strip())
+
+
+def test_no_demo_secret_or_code_in_production(world: World, settings) -> None:
+    settings.PRODUCTION = True
+    assert mfa.demo_authenticators(["admin"]) == []
+    assert not TOTPDevice.objects.filter(user=world.admin).exists()
+    with pytest.raises(CommandError):
+        call_command("totp", "admin", stdout=StringIO())
+
+
+def test_totp_refuses_an_authenticator_the_user_set_up_themselves(world: World) -> None:
+    device = mfa.pending_device(world.admin)
+    mfa.confirm_enrolment(world.admin, device, mfa.current_code(device))
+    with pytest.raises(CommandError):
+        call_command("totp", "admin", stdout=StringIO())

@@ -19,7 +19,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ningju.core.audit import audit
-from ningju.core.models import AuditAction
+from ningju.core.models import AuditAction, User
 
 # A TOTP code is 6 digits; a recovery code is StaticToken.random_token() (8 characters, at most 16 stored).
 # Anything longer is not a code, and is refused before it reaches the database.
@@ -175,3 +175,22 @@ def is_verified(user: Any) -> bool:
     """This session passed the second factor (set by django_otp.login; read by OTPMiddleware)."""
     check = getattr(user, "is_verified", None)
     return bool(check()) if callable(check) else False
+
+
+def demo_authenticators(usernames: list[str]) -> list[tuple[str, str, str]]:
+    """Enrol the demo accounts that need MFA with their derived secret (unless already enrolled otherwise) and
+    return (username, base32 secret, otpauth URI) for `ningju demo` to print. Never in production: a secret
+    derivable from the install would be a second password written in the README."""
+    if settings.PRODUCTION:
+        return []
+    lines = []
+    for user in User.objects.filter(username__in=usernames, is_active=True).order_by("username"):
+        if not mfa_required(user):
+            continue
+        secret = demo_secret_hex(user.get_username())
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = enrol_with_secret(user, secret)
+        if device.key == secret:
+            lines.append((user.get_username(), secret_base32(device), otpauth_uri(device)))
+    return lines

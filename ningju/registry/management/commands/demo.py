@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ningju.core import mfa
 from ningju.core.errors import ApplicationError
 from ningju.demands.demo import DemandDemoResult, demo_demands, demo_demands_delete
 from ningju.demands.models import ExtensionStatus, Kind
@@ -250,6 +251,16 @@ class Command(BaseCommand):
         for label, names in rows:
             if names:
                 self.stdout.write(f"  {label}：" + ", ".join(names))
+        # Street administrators need a second factor: the demo enrols them with a secret derived from this
+        # install's SECRET_KEY (local mode only), so a newcomer can add it to an authenticator app.
+        everyone = [*accounts.street_admins, *accounts.area_heads, *accounts.cadres, *accounts.liaisons]
+        authenticators = mfa.demo_authenticators(everyone)
+        if authenticators:
+            self.stdout.write(
+                _("两步验证（仅本地演示）：把密钥加入验证器应用，或用 ningju totp <用户名> 看验证码：")
+            )
+        for username, secret, uri in authenticators:
+            self.stdout.write(f"  {username}：{secret}  {uri}")
 
 
 def _demand_summary(result: DemandDemoResult) -> list[str]:
