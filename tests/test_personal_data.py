@@ -1,13 +1,17 @@
 """Personal data at rest: encrypted identifiers, keyed hashes, masked by default, nothing in clear in the database."""
 
+import re
 import sqlite3
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from ningju.core import crypto
 from ningju.core.fields import SensitiveValue
-from ningju.registry.models import Resident
+from ningju.core.models import User
+from ningju.registry.models import Compound, Resident
 from tests import factories
 from tests.conftest import World
 
@@ -98,3 +102,41 @@ def test_wrong_key_cannot_read_identifiers(world: World, settings) -> None:
     finally:
         settings.NINGJU_FIELD_KEYS = old_keys
         crypto.reset_caches()
+
+
+# Clear identifiers as a scan finds them in stored text: a mobile number or an 18-character ID number standing alone
+# (not inside a longer run of digits). Fernet tokens and hex digests (hashes, hash-chain links) are removed first:
+# a run of random hex or base64 may contain eleven digits in a row by chance.
+MOBILE_IN_TEXT = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+ID_IN_TEXT = re.compile(r"(?<![0-9])[1-9][0-9]{5}(?:19|20)[0-9]{2}[01][0-9][0-3][0-9][0-9]{3}[0-9X](?![0-9])")
+NOT_CLEAR_TEXT = re.compile(r"gAAAAA[A-Za-z0-9_\-=]+|[0-9a-fA-F]{32,}")
+
+
+def clear_identifiers_in(text: str) -> list[str]:
+    text = NOT_CLEAR_TEXT.sub(" ", text)
+    return MOBILE_IN_TEXT.findall(text) + ID_IN_TEXT.findall(text)
+
+
+def test_scan_finds_clear_numbers_where_they_are() -> None:
+    """The scan below would notice a clear number: it is not a check that cannot fail."""
+    assert clear_identifiers_in("张三 13812345678") == ["13812345678"]
+    assert clear_identifiers_in("id 310106194503071228 x") == ["310106194503071228"]
+    assert clear_identifiers_in(crypto.encrypt(CLEAR_PHONE) + " " + crypto.lookup_hash("phone", CLEAR_PHONE)) == []
+
+
+def test_no_clear_mobile_or_id_number_anywhere_after_building_the_demo(tmp_path) -> None:
+    """Residents, staff (core_user.phone) and compounds (committee and property contacts), history rows included:
+    every text column of every table, and on SQLite the raw bytes of the database file."""
+    call_command("demo", households=200, seed=7, stdout=StringIO())
+    assert User.objects.exclude(phone=None).exclude(phone="").exists()
+    assert Compound.objects.exclude(owners_committee_contact="").exists()
+    found = clear_identifiers_in(all_database_text())
+    assert found == [], f"clear identifiers in the database: {found[:5]}"
+    if connection.vendor == "sqlite":
+        target = tmp_path / "copy.sqlite3"
+        with sqlite3.connect(target) as copy:
+            connection.connection.backup(copy)
+        raw = target.read_bytes().decode("latin-1")
+        assert "13" in raw  # the file is really there and readable
+        found = clear_identifiers_in(raw)
+        assert found == [], f"clear identifiers in the SQLite file: {found[:5]}"
