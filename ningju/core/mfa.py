@@ -97,6 +97,11 @@ def secret_base32(device: TOTPDevice) -> str:
     return b32encode(device.bin_key).decode("ascii").rstrip("=")
 
 
+def secret_groups(secret: str) -> str:
+    """The secret in groups of four, as people copy it (authenticator apps ignore the spaces)."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
 def otpauth_uri(device: TOTPDevice) -> str:
     """The otpauth:// URI a QR code carries (Google Authenticator key URI format)."""
     label = quote(f"{ISSUER}:{device.user.get_username()}")

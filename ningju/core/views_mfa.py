@@ -76,7 +76,7 @@ def enrol(request: AuthedRequest) -> HttpResponse:
     context = {
         "form": form,
         "qr": mfa.qr_data_uri(uri),
-        "secret": mfa.secret_base32(device),
+        "secret": mfa.secret_groups(mfa.secret_base32(device)),
         "required": mfa.mfa_required(user),
         "next": _next_url(request),
     }

@@ -27,6 +27,8 @@ from django.db import connection
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from ningju.core.management.commands.serve import gunicorn_command, open_access_log
+from ningju.core.models import User
+from tests import mfa_helpers
 
 CHROMIUM = os.environ.get("NINGJU_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 375, "height": 812}
@@ -248,8 +250,16 @@ def page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
 
 
 def log_in(page: Page, base_url: str, username: str, password: str = "ningju-demo") -> None:
+    """Sign in as a person would: the password, then (street administrators, or anyone with an authenticator)
+    the code from the authenticator, which the test reads from the user's device."""
+    user = User.objects.filter(username=username).first()
+    code = mfa_helpers.fresh_code(user) if user is not None and mfa_helpers.needs_second_factor(user) else ""
     page.goto(f"{base_url}/accounts/login/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state("networkidle")
+    if code and "/accounts/mfa/verify/" in page.url:
+        page.get_by_label("验证码").fill(code)
+        page.get_by_role("button", name="验证", exact=True).click()
+        page.wait_for_load_state("networkidle")
