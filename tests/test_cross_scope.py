@@ -102,6 +102,7 @@ def _area_code(place: Place) -> list[dict[str, Any]]:
 FILLERS: dict[str, Filler] = {
     "job_detail": _by_pk("job", "job_id"),
     "job_download": _by_pk("job", "job_id"),
+    "password_reset": _by_pk("cadre", "user_id"),
     "notification_open": _by_pk("notification", "notice_id"),
     "area_detail": _area_code,
     "compound_detail": _by_pk("compound"),

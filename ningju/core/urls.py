@@ -3,13 +3,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from ningju.core import views, views_mfa, views_staff
+from ningju.core import password_views, views, views_mfa, views_staff
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", password_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/staff/", password_views.staff_accounts, name="staff_accounts"),
+    path("accounts/staff/<int:user_id>/password_reset/", password_views.password_reset, name="password_reset"),
     path("accounts/staff/<int:user_id>/phone/", views_staff.staff_phone, name="staff_phone"),
+    path("accounts/locked/", password_views.locked_accounts, name="locked_accounts"),
+    path("accounts/locked/unlock/", password_views.account_unlock, name="account_unlock"),
     path("accounts/mfa/verify/", views_mfa.verify, name="mfa_verify"),
     path("accounts/mfa/enrol/", views_mfa.enrol, name="mfa_enrol"),
     path("accounts/security/", views_mfa.security, name="account_security"),

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ningju.core import scoping
@@ -48,6 +49,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
+@never_cache  # an export file: personal data, never kept by a browser or proxy
 @login_required
 def job_download(request: AuthedRequest, job_id: int) -> FileResponse:
     """The result file of one's own finished job (an export); the export itself was audited when it was made."""

@@ -179,6 +179,5 @@ def attachment_response(*, user: User, attachment: Attachment, inline: bool, req
         filename=attachment.name,
         content_type=attachment.content_type or "application/octet-stream",
     )
-    # Personal files: a shared cache must never keep them; the user's own browser may, to spare repeat audits.
-    response["Cache-Control"] = "private, max-age=3600"
+    # Cache-Control: no-store is set by the view (never_cache): residents' files are kept by no cache at all.
     return response

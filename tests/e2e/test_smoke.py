@@ -143,6 +143,7 @@ def path_values(cadre: User) -> dict[str, dict[str, str]]:
     return {
         "job_detail": {"job_id": str(first(Job).pk)},
         "job_download": {"job_id": str(first(Job).pk)},
+        "password_reset": {"user_id": str(cadre.pk)},
         "notification_open": {"notice_id": str(first(Notification).pk)},
         "area_detail": {"code": area.code},
         "compound_detail": {"pk": str(first(Compound, area=area).pk)},

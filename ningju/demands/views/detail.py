@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ningju.core import scoping
@@ -208,6 +209,7 @@ def demand_step(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     return _render(request, demand, bound=form, status=400)
 
 
+@never_cache  # photos and documents of residents: never kept by a browser or proxy
 @login_required
 @require_GET
 def demand_attachment(request: AuthedRequest, pk: int) -> HttpResponseBase:

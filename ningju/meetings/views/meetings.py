@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ningju.core import scoping
@@ -285,6 +286,7 @@ def meeting_file_add(request: AuthedRequest, pk: int) -> HttpResponse:
     return redirect("meeting_detail", pk=meeting.pk)
 
 
+@never_cache  # minutes and lists that name residents
 @login_required
 @require_GET
 def meeting_file(request: AuthedRequest, pk: int) -> HttpResponseBase:

@@ -17,6 +17,7 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from ningju.core import bounds, workdays
@@ -250,6 +251,7 @@ def _sort_link(request: AuthedRequest, key: str, current: str) -> str:
     return query.urlencode()
 
 
+@never_cache  # names and addresses of households
 @login_required
 def overdue_export(request: AuthedRequest) -> HttpResponse:
     _form, options = coverage_filter(request)

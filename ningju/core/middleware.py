@@ -1,0 +1,71 @@
+"""Request middleware of the core app: the forced password change after an administrator's reset, and the
+Permissions-Policy header."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from ningju.core.passwords import PASSWORD_CHANGE_REQUIRED, must_change_password
+
+Handler = Callable[[HttpRequest], HttpResponseBase]
+
+
+class PasswordChangeRequiredMiddleware:
+    """A user whose password an administrator has reset reaches only the password change page (and can sign out)
+    until they have chosen their own password: the temporary one was seen by someone else. API calls by such a
+    session get the API's error body; the token endpoint gives them no token in the first place."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if must_change_password(getattr(request, "user", None)) and not self._allowed(request.path):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": str(PASSWORD_CHANGE_REQUIRED), "code": "password_change_required"}, status=403
+                )
+            return redirect("password_change")
+        return self.get_response(request)
+
+    @staticmethod
+    def _allowed(path: str) -> bool:
+        open_paths = (reverse("password_change"), reverse("logout"), reverse("set_language"), reverse("healthz"))
+        static = "/" + settings.STATIC_URL.lstrip("/")
+        return path in open_paths or path.startswith(static)
+
+
+# Powerful browser features the pages may use: the visit form records where a visit took place (GPS) and takes
+# photos; nothing uses the microphone, payments, USB or the other sensors, and no embedded page may use any.
+PERMISSIONS_POLICY = ", ".join(
+    [
+        "geolocation=(self)",
+        "camera=(self)",
+        "microphone=()",
+        "payment=()",
+        "usb=()",
+        "serial=()",
+        "bluetooth=()",
+        "hid=()",
+        "midi=()",
+        "magnetometer=()",
+        "gyroscope=()",
+        "accelerometer=()",
+        "display-capture=()",
+        "browsing-topics=()",
+    ]
+)
+
+
+class PermissionsPolicyMiddleware:
+    """Every response states which browser features the site may use (Django has no setting for this header)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
