@@ -1,4 +1,5 @@
-"""Signing in: success and failure are audited, repeated failures lock the account, idle sessions expire."""
+"""Signing in: success and failure are audited, repeated failures lock the account from that address, idle
+sessions expire."""
 
 import pytest
 from django.conf import settings
@@ -32,7 +33,7 @@ def test_failed_login_shows_chinese_message_and_is_audited(world: World) -> None
     assert entry.username == "cadre-006-1" and entry.user is None
 
 
-def test_account_locks_after_repeated_failures_even_with_right_password(world: World) -> None:
+def test_account_locks_from_that_address_after_repeated_failures_even_with_right_password(world: World) -> None:
     client = Client()
     for _ in range(settings.AXES_FAILURE_LIMIT):
         post_login(client, "cadre-006-1", "wrong-password")
@@ -40,6 +41,7 @@ def test_account_locks_after_repeated_failures_even_with_right_password(world: W
     assert response.status_code == 429
     assert "账号已被暂时锁定" in response.content.decode()
     assert "_auth_user_id" not in client.session
+    assert post_login(Client(), "cadre-006-1", "ningju-demo").status_code == 429  # another browser, same address
 
 
 def test_lockout_of_one_account_does_not_lock_colleagues_in_same_office(world: World) -> None:
@@ -47,6 +49,14 @@ def test_lockout_of_one_account_does_not_lock_colleagues_in_same_office(world: W
     for _ in range(settings.AXES_FAILURE_LIMIT):
         post_login(client, "cadre-006-1", "wrong-password")
     assert post_login(Client(), "head-006", "ningju-demo").status_code == 302
+
+
+def test_failures_from_another_address_do_not_lock_the_account_here(world: World) -> None:
+    stranger = Client(REMOTE_ADDR="198.51.100.7")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        post_login(stranger, "cadre-006-1", "wrong-password")
+    assert post_login(stranger, "cadre-006-1", "ningju-demo").status_code == 429
+    assert post_login(Client(), "cadre-006-1", "ningju-demo").status_code == 302  # the office's own address
 
 
 def test_sessions_expire_after_inactivity() -> None:
