@@ -102,7 +102,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -316,7 +316,7 @@ NINGJU_MFA_ROLES = env_list("NINGJU_MFA_ROLES", "street_admin")
 REST_FRAMEWORK = {
     # Token first: an anonymous API client then gets 401 with `WWW-Authenticate: Token`, not a bare 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "ningju.api.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -325,6 +325,16 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ningju.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": "20/min"},
+}
+# API tokens (django-rest-knox): one per device, stored hashed, valid NINGJU_TOKEN_DAYS after their last use
+# (sliding: each use moves the expiry on), revoked on DELETE /api/v1/auth/token/ and when the user's password,
+# role or scope changes or the account is deactivated (ningju/api/tokens.py).
+KNOX_TOKEN_MODEL = "api.DeviceToken"
+NINGJU_TOKEN_DAYS = int(os.environ.get("NINGJU_TOKEN_DAYS", "30"))
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=NINGJU_TOKEN_DAYS),
+    "AUTO_REFRESH": True,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "宁聚 Ningju API",

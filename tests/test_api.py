@@ -8,9 +8,10 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from ningju.api.models import DeviceToken
+from ningju.api.tokens import token_create
 from ningju.core.models import AuditAction, AuditEntry, User
 from ningju.registry import models
 from tests import factories
@@ -31,8 +32,8 @@ def client_for(user: User | None) -> APIClient:
     """An API client that authenticates the way an app does: with the user's token."""
     client = APIClient()
     if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _token, key = token_create(user=user, name="tests")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 
@@ -453,7 +454,8 @@ def test_token_obtained_with_password_opens_the_api(world: World) -> None:
 
     assert response.status_code == 200
     token = body(response)["token"]
-    assert token == Token.objects.get(user=world.cadre).key
+    stored = DeviceToken.objects.get(user=world.cadre)
+    assert token not in (stored.digest, stored.token_key), "only the token's hash is stored"
     assert response["Cache-Control"] == "no-store"
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
@@ -464,16 +466,21 @@ def test_token_login_is_audited(world: World) -> None:
     post_token("cadre-006-1", PASSWORD)
 
     entry = AuditEntry.objects.get(action=AuditAction.LOGIN, user=world.cadre)
-    assert entry.detail == {"via": "api_token"}
+    assert entry.detail == {"via": "api_token", "device": ""}
     world.cadre.refresh_from_db()
     assert world.cadre.last_login is not None
 
 
-def test_asking_twice_returns_the_same_token(world: World) -> None:
+def test_each_sign_in_is_a_device_with_its_own_token(world: World) -> None:
     first = body(post_token("cadre-006-1", PASSWORD))["token"]
     second = body(post_token("cadre-006-1", PASSWORD))["token"]
 
-    assert first == second
+    assert first != second
+    assert DeviceToken.objects.filter(user=world.cadre).count() == 2
+    for token in (first, second):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        assert client.get(reverse("api_household_list")).status_code == 200
 
 
 def test_wrong_password_gets_no_token_and_is_audited(world: World) -> None:
@@ -481,7 +488,7 @@ def test_wrong_password_gets_no_token_and_is_audited(world: World) -> None:
 
     assert response.status_code == 400
     assert body(response)["detail"] == "用户名或密码不正确。"
-    assert not Token.objects.filter(user=world.cadre).exists()
+    assert not DeviceToken.objects.filter(user=world.cadre).exists()
     assert AuditEntry.objects.filter(action=AuditAction.LOGIN_FAILED, username="cadre-006-1").count() == 1
 
 
@@ -499,7 +506,7 @@ def test_inactive_user_gets_no_token(world: World) -> None:
     response = post_token("cadre-006-1", PASSWORD)
 
     assert response.status_code == 400
-    assert not Token.objects.filter(user=world.cadre).exists()
+    assert not DeviceToken.objects.filter(user=world.cadre).exists()
 
 
 def test_five_failed_attempts_lock_the_account_even_for_the_right_password(world: World, settings: Any) -> None:
@@ -517,7 +524,7 @@ def test_five_failed_attempts_lock_the_account_even_for_the_right_password(world
     assert (
         body(right)["detail"] == "连续登录失败次数过多，该账号已被暂时锁定。请15分钟后再试，或联系街道管理员解锁。"
     )
-    assert not Token.objects.filter(user=world.cadre).exists()
+    assert not DeviceToken.objects.filter(user=world.cadre).exists()
     assert AuditEntry.objects.filter(action=AuditAction.LOGIN_FAILED, username="cadre-006-1").count() == limit + 1
 
 

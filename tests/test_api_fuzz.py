@@ -8,7 +8,7 @@ fixed (`derandomize`): the same cases every run, so a failure here is reproducib
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +20,12 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 
+from ningju.api.models import DeviceToken
+from ningju.api.tokens import token_create
 from ningju.core.models import User
 from ningju.demands.services import demand_create
 from ningju.meetings import services as meeting_services
@@ -91,8 +92,24 @@ def seeded(world: World) -> None:
     meeting_services.agenda_add(user=world.head, meeting=meeting, demand_ids=[demand.pk])
 
 
+def signed_in(user: User) -> Callable[[], dict[str, str]]:
+    """The headers of a signed-in device of `user`. The fuzzer also calls the sign-out operations (DELETE
+    /api/v1/auth/token/ and /auth/tokens/), which revoke the token: the device then signs in again."""
+    device: list[DeviceToken] = []
+    headers: dict[str, str] = {}
+
+    def current() -> dict[str, str]:
+        if not device or not DeviceToken.objects.filter(pk=device[0].pk).exists():
+            token, key = token_create(user=user, name="schemathesis")
+            device[:] = [token]
+            headers["Authorization"] = f"Token {key}"
+        return dict(headers)
+
+    return current
+
+
 def fuzz_operation(
-    operation: Any, mode: GenerationMode, headers: dict[str, str], report: Report, examples: int
+    operation: Any, mode: GenerationMode, headers: Callable[[], dict[str, str]], report: Report, examples: int
 ) -> None:
     """Up to `examples` generated requests to one operation; the first failing answer is recorded (hypothesis
     stops there and re-raises it after shrinking, which is swallowed: the report keeps the list)."""
@@ -103,7 +120,7 @@ def fuzz_operation(
         report.cases += 1
         cache.clear()  # the fuzzer must not trip the token throttle (429 is tested elsewhere)
         try:
-            case.call_and_validate(headers=headers)
+            case.call_and_validate(headers=headers())
         except (FailureGroup, Exception) as failure:  # FailureGroup: every failed check of this answer
             report.failures.append(f"{operation.label} [{mode.value}]: {failure}")
             raise
@@ -114,8 +131,7 @@ def fuzz_operation(
 
 def fuzz(user: User, examples: int = MAX_EXAMPLES) -> Report:
     """Every operation of the schema, in both generation modes, as `user`; failures collected, not raised."""
-    token, _created = Token.objects.get_or_create(user=user)
-    headers = {"Authorization": f"Token {token.key}"}
+    headers = signed_in(user)
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(), config=CONFIG)
     report = Report()
     for result in schema.get_all_operations():

@@ -7,3 +7,6 @@ class ApiConfig(AppConfig):
     name = "ningju.api"
     label = "api"
     verbose_name = "API"
+
+    def ready(self) -> None:
+        from ningju.api import schema, tokens  # noqa: F401  # the token receivers and the schema's token scheme

@@ -193,7 +193,20 @@ class RevealOutput(serializers.Serializer):
 class TokenInput(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    otp = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text=_("两步验证码：验证器应用显示的6位数字，或一个恢复码。街道管理员及已启用两步验证的账号必填。"),
+    )
+    name = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text=_("设备名称，显示在“我的设备”页，例如：张三的手机。"),
+    )
 
 
 class TokenOutput(serializers.Serializer):
-    token = serializers.CharField(help_text=_("请求时放在请求头中：Authorization: Token <token>"))
+    token = serializers.CharField(help_text=_("请求时放在请求头中：Authorization: Token <token>。只显示这一次。"))
+    expiry = serializers.DateTimeField(help_text=_("过期时间；每次使用后顺延。"))

@@ -9,7 +9,8 @@ from ningju.api import views
 # Ids in these paths are the database ids, stable across releases: later modules (visits, route maps) link to
 # /api/v1/households/<id>/ and /api/v1/residents/<id>/ directly.
 v1 = [
-    path("auth/token/", views.TokenObtainApi.as_view(), name="api_token"),
+    path("auth/token/", views.TokenApi.as_view(), name="api_token"),
+    path("auth/tokens/", views.TokenListRevokeApi.as_view(), name="api_tokens"),
     path("areas/", views.AreaListApi.as_view(), name="api_area_list"),
     path("areas/<int:pk>/", views.AreaDetailApi.as_view(), name="api_area_detail"),
     path("compounds/", views.CompoundListApi.as_view(), name="api_compound_list"),

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from ningju.api import selectors
 from ningju.api.auth import token_obtain
+from ningju.api.models import DeviceToken
 from ningju.api.serializers import (
     AreaOutput,
     BuildingFilterInput,
@@ -34,7 +35,9 @@ from ningju.api.serializers import (
     TokenInput,
     TokenOutput,
 )
+from ningju.api.tokens import token_revoke, tokens_revoke
 from ningju.core import scoping
+from ningju.core.errors import ApplicationError
 from ningju.core.models import User
 from ningju.registry import services
 from ningju.registry.models import Building, Compound, Household, Resident, ResidentialArea
@@ -69,20 +72,55 @@ def query_filters(request: Request, serializer_class: type[drf_serializers.Seria
 # --- token ------------------------------------------------------------------------------------------------
 
 
-class TokenObtainApi(APIView):
-    """Exchange a username and password for the user's API token (`Authorization: Token <token>`)."""
+class TokenApi(APIView):
+    """POST: exchange a username and password (and the two-step code where required) for a new token for this
+    device (`Authorization: Token <token>`). DELETE: revoke the token the request is made with (sign this device
+    out)."""
 
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
     throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "token"
+
+    def get_authenticators(self) -> list[Any]:
+        # Signing in is where a client starts: a stale token or a session cookie must not stand in its way.
+        if self.request.method == "POST":
+            return []
+        return super().get_authenticators()
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "POST":
+            return [AllowAny()]
+        return super().get_permissions()
 
     @extend_schema(request=TokenInput, responses={200: TokenOutput}, auth=[], tags=["auth"])
     def post(self, request: Request) -> Response:
         serializer = TokenInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token = token_obtain(request=request, **serializer.validated_data)
-        return Response(TokenOutput({"token": token.key}).data, headers={"Cache-Control": "no-store"})
+        token, key = token_obtain(request=request, **serializer.validated_data)
+        output = TokenOutput({"token": key, "expiry": token.expiry})
+        return Response(output.data, headers={"Cache-Control": "no-store"})
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    def delete(self, request: Request) -> Response:
+        user = current_user(request)
+        if not isinstance(request.auth, DeviceToken):
+            raise ApplicationError(
+                str(_("这个请求不是用令牌登录的，没有可注销的令牌。网页登录请使用“退出登录”。"))
+            )
+        token_revoke(token=request.auth, by=user, reason="sign_out", request=request._request)
+        return Response(status=204)
+
+
+class TokenListRevokeApi(APIView):
+    """DELETE: revoke every token of the signed-in user (sign out all devices, this one included)."""
+
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "token"
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    def delete(self, request: Request) -> Response:
+        user = current_user(request)
+        tokens_revoke(user, by=user, reason="sign_out_all", request=request._request)
+        return Response(status=204)
 
 
 # --- residential areas --------------------------------------------------------------------------------------
