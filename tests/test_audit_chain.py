@@ -1,6 +1,7 @@
 """The audit log can be trusted: rows are append-only and hash-chained, `ningju audit verify` finds an edited, deleted
 or inserted row, old rows are purged only past the legal minimum and the chain stays verifiable."""
 
+import io
 import threading
 from datetime import timedelta
 
@@ -293,4 +294,75 @@ def test_simultaneous_writers_do_not_fork_the_chain(world: World) -> None:
 
     hashes = list(AuditEntry.objects.values_list("prev_hash", flat=True))
     assert len(hashes) == 80 and len(set(hashes)) == 80  # no two rows chained to the same predecessor
+    assert audit_verify().intact
+
+
+# --- the reviewers' page ----------------------------------------------------------------------------------------
+
+AUDIT_PAGE = "/accounts/audit/"
+
+
+def logged_in(client, user):  # type: ignore[no-untyped-def]
+    client.force_login(user)
+    return client
+
+
+def test_street_admin_reviews_the_rows_of_their_streets_staff_only(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    audit(user=world.cadre, action=AuditAction.REVEAL, target=world.resident, field="id_number", reason="核实低保")
+    audit(user=world.other_street_admin, action=AuditAction.EXPORT, reason="静安寺的导出")
+    audit(user=None, action=AuditAction.LOGIN_FAILED, username="guess")
+
+    page = logged_in(client, world.admin).get(AUDIT_PAGE)
+
+    assert page.status_code == 200
+    assert "核实低保" in page.content.decode()
+    assert "静安寺的导出" not in page.content.decode()
+    assert "guess" not in page.content.decode()
+    assert "no-store" in page["Cache-Control"]
+
+
+def test_the_audit_page_filters_by_who_what_and_when(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    audit(user=world.cadre, action=AuditAction.REVEAL, reason="干部查看")
+    audit(user=world.head, action=AuditAction.EXPORT, reason="书记导出")
+
+    by_who = logged_in(client, world.admin).get(AUDIT_PAGE, {"who": world.head.username}).content.decode()
+    by_what = client.get(AUDIT_PAGE, {"action": "reveal"}).content.decode()
+    too_late = client.get(AUDIT_PAGE, {"since": "2999-01-01"}).content.decode()
+
+    assert "书记导出" in by_who and "干部查看" not in by_who
+    assert "干部查看" in by_what and "书记导出" not in by_what
+    assert "干部查看" not in too_late and "书记导出" not in too_late
+
+
+@pytest.mark.parametrize("role", ["area_head", "cadre", "liaison", "nobody"])
+def test_only_street_admins_open_the_audit_page(world: World, client, role: str) -> None:  # type: ignore[no-untyped-def]
+    audit(user=world.cadre, action=AuditAction.REVEAL, reason="核实低保")
+
+    page = logged_in(client, world.users()[role]).get(AUDIT_PAGE)
+
+    assert page.status_code == 403
+    assert "核实低保" not in page.content.decode()
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get(AUDIT_PAGE).status_code == 302
+
+
+def test_the_export_is_an_audited_no_store_workbook_of_the_filtered_rows(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    audit(user=world.cadre, action=AuditAction.REVEAL, reason='=HYPERLINK("http://x")')
+    audit(user=world.head, action=AuditAction.EXPORT, reason="书记导出")
+    audit(user=world.other_street_admin, action=AuditAction.EXPORT, reason="静安寺的导出")
+
+    response = logged_in(client, world.admin).get(AUDIT_PAGE, {"action": "reveal", "format": "xlsx"})
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 2  # the header and the one revealing row
+    assert rows[1][6] == '\'=HYPERLINK("http://x")'  # kept as text, never a live formula
+    exported = AuditEntry.objects.get(action=AuditAction.AUDIT_EXPORT)
+    assert exported.username == world.admin.username and exported.detail["rows"] == 1
     assert audit_verify().intact

@@ -363,7 +363,6 @@ def test_a_liaison_sees_no_demand_of_another_street(world: World, other_street: 
 
 # Models that no page or API reads by user, so nobody may scope them, and why.
 UNSCOPED = {
-    "core.AuditEntry": "written by every action, read only by operators in the Django admin",
     "core.CalendarYear": "the national working-day calendar: the same for every street",
     "core.WorkdayOverride": "the national working-day calendar: the same for every street",
     "registry.HistoricalHousehold": "history rows, read only from a household already fetched in scope",

@@ -4,7 +4,8 @@ page and API endpoint fetches through.
 - users: the staff of one's own street (its administrators, the areas' heads and cadres, the departments'
   liaisons), the people a meeting, action item or troika may name; nobody of another street;
 - a job (an export, an import, a retraining) and its result file: only the user who started it;
-- a notification: only its recipient.
+- a notification: only its recipient;
+- an audit row: the administrators of the street its user works for.
 """
 
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from django.db.models import Q
 
 from ningju.core import scoping
-from ningju.core.models import Job, Notification, User
+from ningju.core.models import AuditEntry, Job, Notification, User
 
 
 @scoping.rule(User)
@@ -31,6 +32,16 @@ def job_q(user: Any) -> Q:
 @scoping.rule(Notification)
 def notification_q(user: Any) -> Q:
     return Q(user=user.pk)
+
+
+@scoping.rule(AuditEntry)
+def audit_entry_q(user: Any) -> Q:
+    """The audit log of a street's staff is reviewed by that street's administrators (deactivated staff included);
+    nobody else reads it outside the Django admin. Rows without a user (a guessed username) name nobody here."""
+    if not scoping.is_street_admin(user):
+        return scoping.NOTHING
+    street_id = user.street_id
+    return Q(user__street=street_id) | Q(user__area__street=street_id) | Q(user__department__street=street_id)
 
 
 def can_reveal_staff_phone(user: Any, staff: User) -> bool:

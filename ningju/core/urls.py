@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from ningju.core import password_views, views, views_mfa, views_staff
+from ningju.core import audit_views, password_views, views, views_mfa, views_staff
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/security/", views_mfa.security, name="account_security"),
     path("accounts/security/mfa/disable/", views_mfa.disable, name="mfa_disable"),
     path("accounts/security/mfa/reset/", views_mfa.reset, name="mfa_reset"),
+    path("accounts/audit/", audit_views.audit_list, name="audit_list"),
     path("jobs/<int:job_id>/", views.job_detail, name="job_detail"),
     path("jobs/<int:job_id>/download/", views.job_download, name="job_download"),
     path("notifications/", views.notifications, name="notifications"),
