@@ -108,7 +108,7 @@ def test_rotate_keys_reencrypts_every_column_and_history_row_under_the_new_key(
     history_before = [h.phone.token() for h in Resident.history.filter(id=data.resident.pk)]
     assert_lookups_and_reveals_work(data)
 
-    call_command("rotate_keys", "--add-key", "--batch-size", "1")
+    call_command("rotate-keys", "--add-key", "--batch-size", "1")
 
     new_key, kept = keys_in_file(key_file)
     assert kept == old_key and new_key != old_key
@@ -139,14 +139,14 @@ def test_a_crashed_rotation_leaves_mixed_keys_that_still_work_and_resumes(
 
     monkeypatch.setattr(crypto, "rotate", crash_after_three)
     with pytest.raises(RuntimeError, match="power cut"):
-        call_command("rotate_keys", "--add-key", "--batch-size", "1")
+        call_command("rotate-keys", "--add-key", "--batch-size", "1")
     tokens = stored_tokens()
     current = [t for t in tokens if crypto.under_primary_key(t)]
     assert 0 < len(current) < len(tokens)  # mixed: some rows under the new key, the rest under the old
     assert_lookups_and_reveals_work(data)
 
     monkeypatch.setattr(crypto, "rotate", real_rotate)
-    call_command("rotate_keys", "--batch-size", "2")
+    call_command("rotate-keys", "--batch-size", "2")
     assert all(crypto.under_primary_key(t) for t in stored_tokens())
     resumed = AuditEntry.objects.get(action=AuditAction.KEY_ROTATION)
     assert resumed.detail["already_current"] >= len(current)  # the finished batches were skipped, not redone
@@ -159,11 +159,11 @@ def test_the_old_key_is_retired_only_when_no_value_needs_it(data: World, key_fil
     rotation.write_key_file([new_key, old_key])
     rotation.use_keys([new_key, old_key])  # a key added, nothing re-encrypted yet
     with pytest.raises(CommandError, match="拒绝退役"):
-        call_command("rotate_keys", "--retire-old")
+        call_command("rotate-keys", "--retire-old")
     assert keys_in_file(key_file) == [new_key, old_key]
 
-    call_command("rotate_keys")
-    call_command("rotate_keys", "--retire-old")
+    call_command("rotate-keys")
+    call_command("rotate-keys", "--retire-old")
     assert keys_in_file(key_file) == [new_key]
     assert [new_key] == django_settings.NINGJU_FIELD_KEYS
     assert_lookups_and_reveals_work(data)
@@ -175,7 +175,7 @@ def test_in_production_add_key_prints_the_setting_and_changes_nothing(
 ) -> None:
     monkeypatch.setenv("NINGJU_FIELD_KEY", ",".join(settings.NINGJU_FIELD_KEYS))
     before = stored_tokens()
-    call_command("rotate_keys", "--add-key")
+    call_command("rotate-keys", "--add-key")
     out = capsys.readouterr().out
     assert "NINGJU_FIELD_KEY=" in out and settings.NINGJU_FIELD_KEYS[0] in out
     assert stored_tokens() == before
@@ -188,7 +188,7 @@ def test_legacy_lookup_key_is_the_old_hkdf_derivation(settings, capsys: pytest.C
         field_key.encode()
     )
     old_hash = hmac.new(old_hash_key, f"phone:{CLEAR_PHONE}".encode(), hashlib.sha256).hexdigest()
-    call_command("rotate_keys", "--print-legacy-lookup-key")
+    call_command("rotate-keys", "--print-legacy-lookup-key")
     printed = capsys.readouterr().out.strip()
     assert base64.urlsafe_b64decode(printed) == old_hash_key
     settings.NINGJU_LOOKUP_KEY = printed
