@@ -37,7 +37,7 @@ def _stored(value: Any) -> str:
 
 def _batches(model: type[models.Model], names: list[str], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
     """(pk, *ciphertexts) rows in primary-key order, a batch at a time (keyset paging: no OFFSET scans)."""
-    pk_name = model._meta.pk.attname  # type: ignore[union-attr]
+    pk_name = model._meta.pk.attname
     last: Any = None
     while True:
         rows = model._base_manager.order_by(pk_name)

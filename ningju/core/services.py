@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from ningju.core.audit import audit
 from ningju.core.errors import ApplicationError
+from ningju.core.fields import SensitiveValue
 from ningju.core.models import AuditAction, User
 from ningju.core.permissions import can_reveal_staff_phone
 
@@ -18,4 +19,5 @@ def staff_phone_reveal(*, user: User, staff: User, reason: str, request: HttpReq
     if len(reason) < 2:
         raise ApplicationError(_("请填写查看事由（例如：联系工作、核对身份）。"))
     audit(user=user, action=AuditAction.REVEAL, target=staff, field="phone", reason=reason, request=request)
-    return staff.phone.reveal() if staff.phone else ""
+    phone: SensitiveValue | None = getattr(staff, "phone")  # noqa: B009 - the stubs type an EncryptedField as str
+    return phone.reveal() if phone else ""

@@ -41,5 +41,7 @@ def staff_phone(request: AuthedRequest, user_id: int) -> HttpResponse:
                 )
             except ApplicationError as error:
                 context["error"] = error.message
-    template = "core/staff_phone.html#result" if request.htmx and request.method == "POST" else "core/staff_phone.html"
+    template = (
+        "core/staff_phone.html#result" if request.htmx and request.method == "POST" else "core/staff_phone.html"
+    )
     return render(request, template, context, status=400 if "error" in context else 200)
