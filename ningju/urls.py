@@ -3,8 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from ningju.api import devices
+
 urlpatterns = [
     path("", include("ningju.core.urls")),
+    # The API tokens of one's devices (and, for a street administrator, of the street's staff).
+    path("accounts/devices/", devices.devices, name="devices"),
+    path("accounts/devices/revoke/", devices.device_revoke, name="device_revoke"),
     path("", include("ningju.registry.urls")),
     path("visits/", include("ningju.visits.urls")),
     path("demands/", include("ningju.demands.urls")),
