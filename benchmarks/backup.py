@@ -37,7 +37,7 @@ def measure(label: str, source: dict[str, str], target: dict[str, str], backups:
     restore_s = ningju(target, "restore", str(folder), "--force")
     rows = sum(manifest["row_counts"].values())
     print(
-        f"{label}: backup {backup_s:.1f} s, restore {restore_s:.1f} s (both including ~2 s of Django start-up), "
+        f"{label}: backup {backup_s:.1f} s, restore {restore_s:.1f} s (wall clock of each command, Django start-up included; their own timings are printed above), "
         f"dump {manifest['size'] / 1e6:.1f} MB, {len(manifest['row_counts'])} tables, {rows} rows"
     )
 

@@ -366,3 +366,77 @@ def test_the_export_is_an_audited_no_store_workbook_of_the_filtered_rows(world: 
     exported = AuditEntry.objects.get(action=AuditAction.AUDIT_EXPORT)
     assert exported.username == world.admin.username and exported.detail["rows"] == 1
     assert audit_verify().intact
+
+
+# --- configuration and role changes are audited ----------------------------------------------------------------
+
+
+def config_changes(field: str) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(action=AuditAction.CONFIG_CHANGE, field=field).order_by("pk"))
+
+
+def test_street_configuration_changes_are_audited_with_what_changed(world: World) -> None:
+    from ningju.demands import street_settings
+    from ningju.meetings.assessment import INDICATOR_KEYS, score_weights_set
+    from ningju.registry.models import Tag
+    from ningju.registry.services import tag_save
+
+    tag_save(user=world.admin, tag=Tag(), name="新就业群体")
+    street_settings.deadline_limits_update(user=world.admin, limits={"first_contact": 2})
+    category = street_settings.category_create(user=world.admin, name="共享单车乱停")
+    street_settings.category_update(
+        user=world.admin, category=category, name="共享单车乱停放", default_department=None, active=False
+    )
+    score_weights_set(user=world.admin, weights=dict.fromkeys(INDICATOR_KEYS, 10))
+
+    (tag,) = config_changes("tag")
+    assert tag.username == world.admin.username and tag.detail == {"created": True, "name": "新就业群体"}
+    (limits,) = config_changes("deadline_limits")
+    assert limits.detail == {"first_contact": 2}
+    created, updated = config_changes("category")
+    assert created.detail["created"] is True
+    assert updated.detail["name"] == "共享单车乱停放" and updated.detail["active"] is False
+    assert config_changes("score_weights")[0].detail == dict.fromkeys(INDICATOR_KEYS, 10)
+    assert audit_verify().intact
+
+
+def test_visit_rule_changes_are_audited(world: World) -> None:
+    from ningju.visits import rule_services
+    from ningju.visits.models import Interval, VisitRule
+    from ningju.visits.rules import ensure_rules
+
+    ensure_rules(world.street)
+    rule = VisitRule.objects.filter(street=world.street, target=VisitRule.Target.TAG).first()
+    assert rule is not None
+    rule_services.rules_update(
+        user=world.admin,
+        street=world.street,
+        changes={rule.pk: rule_services.RuleChange(Interval.WEEK, True)},
+        min_households_per_day=5,
+        max_households_per_day=12,
+        gps_flag_metres=300,
+    )
+
+    (entry,) = config_changes("visit_rules")
+    assert entry.detail["rules"] == {str(rule.pk): ["week", True]}
+    assert entry.detail["gps_flag_metres"] == 300
+
+
+def test_a_role_change_in_the_admin_is_audited(world: World, rf) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib import admin
+
+    from ningju.core.admin import UserAdmin
+    from ningju.core.models import Role, User
+
+    request = rf.post("/admin/core/user/")
+    request.user = world.admin
+    cadre = User.objects.get(pk=world.cadre.pk)
+    cadre.role = Role.AREA_HEAD
+
+    UserAdmin(User, admin.site).save_model(request, cadre, form=None, change=True)
+    UserAdmin(User, admin.site).save_model(request, cadre, form=None, change=True)  # nothing changed: no row
+
+    (entry,) = AuditEntry.objects.filter(action=AuditAction.ROLE_CHANGE)
+    assert entry.target_id == str(cadre.pk) and entry.username == world.admin.username
+    assert entry.detail["role"] == ["cadre", "area_head"]
+    assert "area" not in entry.detail

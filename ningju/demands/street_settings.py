@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ningju.core import scoping
+from ningju.core.audit import audit
 from ningju.core.errors import ApplicationError
-from ningju.core.models import User
+from ningju.core.models import AuditAction, User
 from ningju.demands.models import Category, DeadlineLimit
 from ningju.demands.services import stage_limits
 from ningju.demands.workflow import DeadlineStage
@@ -49,6 +50,15 @@ def deadline_limits_update(*, user: User, limits: Mapping[str, int]) -> int:
     DeadlineLimit.objects.bulk_create(
         changed, update_conflicts=True, unique_fields=["street", "stage"], update_fields=["workdays"]
     )
+    if changed:
+        audit(
+            user=user,
+            action=AuditAction.CONFIG_CHANGE,
+            target_type="demands.deadlinelimit",
+            target_id=str(street_id),
+            field="deadline_limits",
+            detail={limit.stage: limit.workdays for limit in changed},
+        )
     return len(changed)
 
 
@@ -91,7 +101,18 @@ def category_create(
         default_department=default_department,
     )
     category.save(force_insert=True)
+    _audit_category(user, category, created=True)
     return category
+
+
+def _audit_category(user: User, category: Category, *, created: bool) -> None:
+    detail = {
+        "created": created,
+        "name": category.name,
+        "default_department": category.default_department_id,
+        "active": category.active,
+    }
+    audit(user=user, action=AuditAction.CONFIG_CHANGE, target=category, field="category", detail=detail)
 
 
 @transaction.atomic
@@ -108,4 +129,5 @@ def category_update(
     category.default_department = default_department
     category.active = active
     category.save(update_fields=["name", "default_department", "active"])
+    _audit_category(user, category, created=False)
     return category

@@ -26,8 +26,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ningju.core import scoping
+from ningju.core.audit import audit
 from ningju.core.errors import ApplicationError
-from ningju.core.models import Role, User
+from ningju.core.models import AuditAction, Role, User
 from ningju.demands import rates, services
 from ningju.demands.models import Demand, Kind, Source
 from ningju.demands.selectors import OPEN_STATES, alert_q
@@ -158,7 +159,9 @@ def score_weights_set(*, user: User, weights: dict[str, int]) -> ScoreWeights:
     if not any(weights.values()):
         raise ApplicationError(gettext("至少要有一项权重大于 0。"))
     assert user.street_id is not None  # require_street_admin: a street administrator has a street
-    return ScoreWeights.objects.create(street_id=user.street_id, weights=dict(weights), set_by=user)
+    saved = ScoreWeights.objects.create(street_id=user.street_id, weights=dict(weights), set_by=user)
+    audit(user=user, action=AuditAction.CONFIG_CHANGE, target=saved, field="score_weights", detail=dict(weights))
+    return saved
 
 
 # --- rows -------------------------------------------------------------------------------------------------------

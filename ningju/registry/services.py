@@ -145,7 +145,8 @@ def street_defaults_install(street: Street) -> None:
 def tag_save(*, user: User, tag: Tag, **fields: Any) -> Tag:
     """Create or edit a tag of the administrator's own street; only a street administrator configures tags."""
     scoping.require_street_admin(user)
-    if tag.pk is None:
+    created = tag.pk is None
+    if created:
         tag.street_id = user.street_id
     elif tag.street_id != user.street_id:
         raise PermissionDenied(_("您无权修改该记录。"))
@@ -156,4 +157,12 @@ def tag_save(*, user: User, tag: Tag, **fields: Any) -> Tag:
     except ValidationError as error:
         raise ApplicationError("; ".join(error.messages)) from error
     tag.save()
+    changes = {name: str(value) for name, value in fields.items()}
+    audit(
+        user=user,
+        action=AuditAction.CONFIG_CHANGE,
+        target=tag,
+        field="tag",
+        detail={"created": created, **changes},
+    )
     return tag

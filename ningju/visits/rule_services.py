@@ -7,8 +7,9 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from ningju.core import scoping
+from ningju.core.audit import audit
 from ningju.core.errors import ApplicationError
-from ningju.core.models import User
+from ningju.core.models import AuditAction, User
 from ningju.registry.models import PatrolSiteType, Street, Tag
 from ningju.visits.models import Interval, VisitRule, VisitSettings
 
@@ -89,6 +90,18 @@ def rules_update(
     visit_settings.max_households_per_day = max_households_per_day
     visit_settings.gps_flag_metres = gps_flag_metres
     visit_settings.save(update_fields=["min_households_per_day", "max_households_per_day", "gps_flag_metres"])
+    audit(
+        user=user,
+        action=AuditAction.CONFIG_CHANGE,
+        target=street,
+        field="visit_rules",
+        detail={
+            "rules": {str(rule.pk): [rule.interval, rule.active] for rule in changed},
+            "min_households_per_day": min_households_per_day,
+            "max_households_per_day": max_households_per_day,
+            "gps_flag_metres": gps_flag_metres,
+        },
+    )
     return len(changed)
 
 
@@ -116,8 +129,16 @@ def rule_create(
         raise ApplicationError(already)
     try:
         with transaction.atomic():
-            return VisitRule.objects.create(
+            rule = VisitRule.objects.create(
                 street=street, target=target, tag=tag, patrol_type=patrol_type, interval=interval
             )
     except IntegrityError as error:
         raise ApplicationError(already) from error
+    audit(
+        user=user,
+        action=AuditAction.CONFIG_CHANGE,
+        target=rule,
+        field="visit_rule",
+        detail={"created": True, "target": target, "subject": str(subject), "interval": interval},
+    )
+    return rule
