@@ -13,6 +13,7 @@ from datetime import datetime
 
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.db import transaction
 from django.db.models import Max, Sum
@@ -41,6 +42,17 @@ class TestArgon2PasswordHasher(Argon2PasswordHasher):
     time_cost = 1
     memory_cost = 8
     parallelism = 1
+
+
+class MinimumLengthValidator(password_validation.MinimumLengthValidator):
+    """Django's length rule with its message in our catalogue: Django 5.2 rewrote that message and its Chinese
+    catalogue has no translation of the new text yet, so users saw it in English."""
+
+    def get_error_message(self) -> str:
+        return _("密码太短，至少需要%(min_length)d个字符。") % {"min_length": self.min_length}
+
+    def get_help_text(self) -> str:
+        return _("密码至少需要%(min_length)d个字符。") % {"min_length": self.min_length}
 
 
 def must_change_password(user: object) -> bool:
