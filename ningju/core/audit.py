@@ -219,6 +219,8 @@ def audit_purge(*, now: datetime | None = None, keep_days: int | None = None) ->
         _lock_chain()
         # Never the newest row: the purge record must chain to a row that stays, so that it is verifiable.
         newest = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first()
+        if newest is None:
+            return 0
         through = (
             AuditEntry.objects.filter(created_at__lt=cutoff)
             .exclude(pk=newest)

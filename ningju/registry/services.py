@@ -146,7 +146,7 @@ def tag_save(*, user: User, tag: Tag, **fields: Any) -> Tag:
     """Create or edit a tag of the administrator's own street; only a street administrator configures tags."""
     scoping.require_street_admin(user)
     created = tag.pk is None
-    if created:
+    if tag.pk is None:
         tag.street_id = user.street_id
     elif tag.street_id != user.street_id:
         raise PermissionDenied(_("您无权修改该记录。"))
