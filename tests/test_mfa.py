@@ -37,6 +37,7 @@ def test_admin_password_alone_does_not_get_in(world: World) -> None:
     assert client.get(reverse("area_list"))["Location"].startswith(reverse("mfa_verify"))
     page = client.get(reverse("mfa_verify")).content.decode()
     assert 'autocomplete="one-time-code"' in page and 'inputmode="numeric"' in page
+    assert 'class="mainnav"' not in page and world.admin.display_name not in page  # no menu before the code
 
 
 def test_admin_with_the_code_gets_in(world: World) -> None:

@@ -50,7 +50,8 @@ def verify(request: AuthedRequest) -> HttpResponse:
                 messages.warning(request, _("您使用了一个恢复码，还剩 %(left)d 个。") % {"left": left})
             return redirect(_next_url(request))
         form.add_error("code", _("验证码不正确或已过期，请重新输入。"))
-    return render(request, "registration/mfa_verify.html", {"form": form, "next": _next_url(request)})
+    context = {"form": form, "next": _next_url(request), "mfa_pending": True}
+    return render(request, "registration/mfa_verify.html", context)
 
 
 @login_required
@@ -79,6 +80,7 @@ def enrol(request: AuthedRequest) -> HttpResponse:
         "secret": mfa.secret_groups(mfa.secret_base32(device)),
         "required": mfa.mfa_required(user),
         "next": _next_url(request),
+        "mfa_pending": not mfa.is_verified(user),
     }
     return render(request, "registration/mfa_enrol.html", context)
 
