@@ -73,7 +73,8 @@ def local_secret(name: str, make: "type[object] | None" = None) -> str:
 SECRET_KEY = local_secret("NINGJU_SECRET_KEY")
 # A var/ made before NINGJU_LOOKUP_KEY existed holds a field key but no look-up key: its hashes were made with the
 # HKDF derivation of the first field key, so that derivation is what gets written (once) below.
-_LEGACY_VAR = not PRODUCTION and (VAR_DIR / "ningju_field_key").exists()
+# (A field key given in the environment may likewise belong to an existing database.)
+_LEGACY_VAR = not PRODUCTION and (bool(env("NINGJU_FIELD_KEY")) or (VAR_DIR / "ningju_field_key").exists())
 # Comma-separated Fernet keys: the first encrypts, all decrypt (`ningju rotate-keys`).
 NINGJU_FIELD_KEYS = [key.strip() for key in local_secret("NINGJU_FIELD_KEY").split(",") if key.strip()]
 # The keyed hash behind search by ID/phone and the duplicate-person check: its own key, stable across field-key

@@ -47,12 +47,26 @@ def test_production_refuses_to_start_without_field_key(tmp_path: Path) -> None:
     assert "NINGJU_FIELD_KEY must be set" in result.stderr
 
 
+def test_production_refuses_to_start_without_lookup_key(tmp_path: Path) -> None:
+    env = {
+        "NINGJU_ENV": "production",
+        "NINGJU_VAR_DIR": str(tmp_path),
+        "NINGJU_SECRET_KEY": "x" * 60,
+        "NINGJU_FIELD_KEY": Fernet.generate_key().decode(),
+    }
+    result = run_ningju(["check"], env)
+    assert result.returncode != 0
+    assert "NINGJU_LOOKUP_KEY must be set" in result.stderr
+    assert not (tmp_path / "ningju_lookup_key").exists()
+
+
 def test_production_settings_pass_check_deploy(tmp_path: Path) -> None:
     env = {
         "NINGJU_ENV": "production",
         "NINGJU_VAR_DIR": str(tmp_path),
         "NINGJU_SECRET_KEY": "k" * 20 + "Q7$#pZx!2vL9@wE4rT6yU8iO0pA3sD5fG",
         "NINGJU_FIELD_KEY": Fernet.generate_key().decode(),
+        "NINGJU_LOOKUP_KEY": "A" * 43 + "=",
         "NINGJU_ALLOWED_HOSTS": "ningju.example.org",
     }
     result = run_ningju(["check", "--deploy", "--fail-level", "WARNING"], env)

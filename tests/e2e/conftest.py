@@ -188,6 +188,7 @@ def shipped_servers(django_db_setup: None, tmp_path_factory: pytest.TempPathFact
             # what one encrypts the other reads.
             "NINGJU_SECRET_KEY": settings.SECRET_KEY,
             "NINGJU_FIELD_KEY": ",".join(settings.NINGJU_FIELD_KEYS),
+            "NINGJU_LOOKUP_KEY": settings.NINGJU_LOOKUP_KEY,  # search by phone/ID hashes alike in both
             "NINGJU_TASKS_IMMEDIATE": "1",  # background jobs run inside the request, before it answers
         }
     )
