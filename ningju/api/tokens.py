@@ -110,9 +110,8 @@ def note_account_change(sender: type[User], instance: User, update_fields: Any =
     watched = {"password", "is_active", "role", "street", "area", "department"}
     if update_fields is not None and not watched & {name.removesuffix("_id") for name in update_fields}:
         return  # a sign-in's last_login and the like: nothing that ends a token
-    stored = (
-        User.objects.filter(pk=instance.pk).values("password", *SCOPE_FIELDS).first()
-    )  # the row as it is before this save
+    # The row as it is before this save.
+    stored = User.objects.filter(pk=instance.pk).values("password", *SCOPE_FIELDS).first()
     if stored is None:
         return
     changed = [field.removesuffix("_id") for field in SCOPE_FIELDS if getattr(instance, field) != stored[field]]
