@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from ningju.core import passwords
 from ningju.core.models import AuditAction, AuditEntry, User
@@ -169,6 +170,22 @@ def test_reset_user_must_change_password_before_any_other_page(world: World) -> 
     assert not world.cadre.must_change_password
     assert client.get(reverse("area_list")).status_code == 200
     assert passwords.must_change_password(world.cadre) is False
+
+
+def test_reset_user_gets_no_api_token_until_the_password_is_changed(world: World) -> None:
+    temporary = reset(signed_in(world.admin), world.cadre).context["temporary"]
+    response = APIClient().post(
+        reverse("api_token"), {"username": "cadre-006-1", "password": temporary}, format="json"
+    )
+    assert response.status_code == 400 and response.json()["detail"] == "请先在网页上修改密码"
+    assert "token" not in response.json()
+    client = Client()
+    post_login(client, "cadre-006-1", temporary)
+    change_password(client, temporary)
+    after = APIClient().post(
+        reverse("api_token"), {"username": "cadre-006-1", "password": NEW_PASSWORD}, format="json"
+    )
+    assert after.status_code == 200 and after.json()["token"]
 
 
 def test_reset_user_may_still_sign_out(world: World) -> None:

@@ -15,6 +15,7 @@ from ningju.core import mfa
 from ningju.core.audit import audit
 from ningju.core.errors import ApplicationError
 from ningju.core.models import AuditAction
+from ningju.core.passwords import PASSWORD_CHANGE_REQUIRED, must_change_password
 
 
 def lockout_message() -> str:
@@ -46,6 +47,9 @@ def token_obtain(
         if getattr(request, "axes_locked_out", False):
             raise PermissionDenied(lockout_message())
         raise ApplicationError(_("用户名或密码不正确。"))
+    if must_change_password(user):
+        # An administrator's temporary password opens only the web page where the user chooses their own.
+        raise ApplicationError(str(PASSWORD_CHANGE_REQUIRED))
     enrolled = mfa.is_enrolled(user)
     if mfa.mfa_required(user) and not enrolled:
         raise ApplicationError(_("您的账号必须使用两步验证：请先在网页上启用两步验证，然后再用客户端登录。"))

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from ningju.api.errors import error_body
 from ningju.core.passwords import PASSWORD_CHANGE_REQUIRED, must_change_password
 
 Handler = Callable[[HttpRequest], HttpResponseBase]
@@ -25,7 +26,7 @@ class PasswordChangeRequiredMiddleware:
         if must_change_password(getattr(request, "user", None)) and not self._allowed(request.path):
             if request.path.startswith("/api/"):
                 return JsonResponse(
-                    {"detail": str(PASSWORD_CHANGE_REQUIRED), "code": "password_change_required"}, status=403
+                    error_body(str(PASSWORD_CHANGE_REQUIRED), "password_change_required"), status=403
                 )
             return redirect("password_change")
         return self.get_response(request)
