@@ -154,3 +154,12 @@ def test_the_data_migration_encrypts_clear_values_and_reverses(colleague: User) 
     assert User.objects.get(pk=colleague.pk).phone.reveal() == STAFF_PHONE
     decrypt_column(connection, "core_user", "phone")
     assert raw("core_user", "phone", colleague.pk) == STAFF_PHONE
+
+
+def test_the_staff_list_shows_numbers_masked_with_a_way_to_reveal(
+    client: Client, world: World, colleague: User
+) -> None:
+    client.force_login(world.admin)
+    page = client.get("/accounts/staff/").content.decode()
+    assert "139****5678" in page and STAFF_PHONE not in page
+    assert f"/accounts/staff/{colleague.pk}/phone/" in page
