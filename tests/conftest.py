@@ -102,17 +102,21 @@ def chinese_by_default() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
 
 
-@pytest.fixture(autouse=True)
-def verified_test_logins(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """client.force_login/login give a session that passed the second factor (street administrators need one);
-    a test that asks for `real_mfa` signs in as a person would, password first, then the code."""
-    if "real_mfa" not in request.fixturenames:
-        monkeypatch.setattr(Client, "_login", mfa_helpers.verified_login(Client._login))
+@pytest.fixture(autouse=True, scope="session")
+def verified_test_logins() -> Iterator[None]:
+    """client.force_login/login give a session that passed the second factor (street administrators need one),
+    for the whole run, so that module-scoped logins (tests/test_cross_scope.py) get it too; a test that asks for
+    `real_mfa` signs in as a person would, password first, then the code."""
+    original = Client._login  # type: ignore[attr-defined]
+    Client._login = mfa_helpers.verified_login(original)  # type: ignore[attr-defined]
+    yield
+    Client._login = original  # type: ignore[attr-defined]
 
 
 @pytest.fixture
-def real_mfa() -> None:
+def real_mfa(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ask for this to sign in without the test shortcut past the second factor (see verified_test_logins)."""
+    monkeypatch.setattr(Client, "_login", mfa_helpers.unverified_login(Client._login))  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)
