@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class DeviceTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class DeviceTokenScheme(OpenApiAuthenticationExtension):
     """`Authorization: Token <token>`, named `tokenAuth` as DRF's own token scheme was, so clients keep their
     configuration."""
 

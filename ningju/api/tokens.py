@@ -24,7 +24,7 @@ from ningju.core.models import AuditAction, User
 SCOPE_FIELDS = ("is_active", "role", "street_id", "area_id", "department_id")
 
 
-class TokenAuthentication(knox_auth.TokenAuthentication):  # type: ignore[misc]  # knox has no type hints
+class TokenAuthentication(knox_auth.TokenAuthentication):
     """knox's hashed, expiring token (`Authorization: Token <token>`), sliding: each use moves the expiry on and
     records when the device was last used (for the devices page), in one write at most once a minute.
 
@@ -49,7 +49,7 @@ class TokenAuthentication(knox_auth.TokenAuthentication):  # type: ignore[misc] 
 def token_create(*, user: User, name: str = "") -> tuple[DeviceToken, str]:
     """A new token for one device of `user`: the stored row (hash only) and the token itself, to show once."""
     DeviceToken.objects.filter(user=user.pk, expiry__lt=timezone.now()).delete()
-    token, key = DeviceToken.objects.create(user=user, name=name.strip())
+    token, key = DeviceToken.objects.issue(user=user, name=name.strip())
     return token, key
 
 

@@ -90,7 +90,7 @@ class TokenApi(APIView):
     def get_permissions(self) -> list[Any]:
         if self.request.method == "POST":
             return [AllowAny()]
-        return super().get_permissions()
+        return list(super().get_permissions())
 
     @extend_schema(request=TokenInput, responses={200: TokenOutput}, auth=[], tags=["auth"])
     def post(self, request: Request) -> Response:

@@ -172,3 +172,29 @@ def test_visit_waits_through_an_expired_sign_in_and_uploads_after_the_next(
     page.goto(form_url)
     expect(page.locator(STATUS)).to_have_text("已同步")
     assert Visit.objects.filter(pk=visit_id).count() == 1
+
+
+def test_visit_waits_while_the_new_sign_in_lacks_its_two_step_code(
+    shipped_server: str, world: World, phone_without_service_worker: Page
+) -> None:
+    """The API answers 403 mfa_required to a session that signed in with the password but not yet the code: the
+    visit stays queued (not marked failed) and goes up by itself once the sign-in is complete."""
+    page = phone_without_service_worker
+    log_in(page, shipped_server, "cadre-006-1")
+    form_url = f"{shipped_server}/visits/new/?household={world.household.pk}"
+    page.goto(form_url)
+    refusal = '{"detail": "请先完成两步验证。", "code": "mfa_required"}'
+    page.route(
+        "**/api/v1/visits/",
+        lambda route: route.fulfill(status=403, content_type="application/json", body=refusal),
+    )
+
+    visit_id = fill_visit(page)
+
+    expect(page.locator(STATUS)).to_have_text("待同步 1 条")
+    expect(page.locator("#visit-sync-problem")).to_contain_text("登录已过期")
+    assert not Visit.objects.exists()
+    page.unroute("**/api/v1/visits/")
+    page.goto(form_url)
+    expect(page.locator(STATUS)).to_have_text("已同步")
+    assert Visit.objects.filter(pk=visit_id).count() == 1

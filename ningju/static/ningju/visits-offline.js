@@ -190,7 +190,10 @@
             function (result) {
               if (result.ok) return outbox.remove(item.id).then(function () { return true; });
               var csrf = result.status === 403 && /^CSRF/.test(String(result.body.detail || ""));
-              if (result.status === 401 || csrf) {
+              // A new sign-in that has not yet passed the two-step code: the visit waits for it, like for a
+              // sign-in that ran out (not marked failed, which only the 同步 button would retry).
+              var secondFactor = result.status === 403 && result.body.code === "mfa_required";
+              if (result.status === 401 || csrf || secondFactor) {
                 problem = "login";
                 return false;
               }
