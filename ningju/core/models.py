@@ -17,7 +17,7 @@ class Role(models.TextChoices):
     LIAISON = "liaison", _("职能部门联络员")
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # DeviceToken.user: knox's base model is untyped
     """A platform user. The role and its scope (a street, an area or a department) decide what they see."""
 
     full_name = models.CharField(_("姓名"), max_length=50, blank=True)
