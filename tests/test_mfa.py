@@ -95,6 +95,7 @@ def test_unenrolled_admin_must_enrol_before_anything_else(world: World) -> None:
     assert mfa.secret_base32(device) == secret.group(1).replace(" ", "")
 
     response = client.post(reverse("mfa_enrol"), {"code": mfa.current_code(device)})
+    assert "no-store" in response["Cache-Control"]  # the recovery codes are shown once, and kept nowhere
     codes = re.findall(r"<li><code>([a-z2-7]+)</code></li>", response.content.decode())
     assert len(codes) == 10 and len(set(codes)) == 10
     assert mfa.is_enrolled(world.admin)

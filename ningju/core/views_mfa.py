@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -54,6 +55,7 @@ def verify(request: AuthedRequest) -> HttpResponse:
     return render(request, "registration/mfa_verify.html", context)
 
 
+@never_cache  # the secret, and then the recovery codes: no browser or proxy may keep them
 @login_required
 def enrol(request: AuthedRequest) -> HttpResponse:
     """Set up an authenticator: scan the QR code (or type the secret), confirm with a first code, keep the
