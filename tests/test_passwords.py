@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from ningju.core import passwords
 from ningju.core.models import AuditAction, AuditEntry, User
+from tests import factories
 from tests.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -186,6 +187,26 @@ def test_reset_user_gets_no_api_token_until_the_password_is_changed(world: World
         reverse("api_token"), {"username": "cadre-006-1", "password": NEW_PASSWORD}, format="json"
     )
     assert after.status_code == 200 and after.json()["token"]
+
+
+@pytest.mark.usefixtures("real_mfa")
+def test_reset_street_admin_passes_the_second_factor_then_changes_password(world: World) -> None:
+    from tests.mfa_helpers import authenticator, fresh_code, verify_session
+
+    colleague = factories.street_admin(world.street, username="admin-2")
+    authenticator(colleague)  # enrolled with an authenticator app
+    admin = signed_in(world.admin)
+    verify_session(admin, world.admin)
+    temporary = reset(admin, colleague).context["temporary"]
+    client = Client()
+    post_login(client, "admin-2", temporary)
+    landing = client.get(reverse("home"), follow=True)
+    assert landing.redirect_chain and len(landing.redirect_chain) < 5  # no loop between the two middlewares
+    assert client.get(reverse("mfa_verify")).status_code == 200
+    verified = client.post(reverse("mfa_verify"), {"code": fresh_code(colleague)}, follow=True)
+    assert verified.request["PATH_INFO"] == reverse("password_change")
+    assert change_password(client, temporary).status_code == 302
+    assert client.get(reverse("area_list")).status_code == 200
 
 
 def test_reset_user_may_still_sign_out(world: World) -> None:

@@ -35,7 +35,10 @@ class PasswordChangeRequiredMiddleware:
     def _allowed(path: str) -> bool:
         open_paths = (reverse("password_change"), reverse("logout"), reverse("set_language"), reverse("healthz"))
         static = "/" + settings.STATIC_URL.lstrip("/")
-        return path in open_paths or path.startswith(static)
+        # The second factor comes first (MFAMiddleware sends an unverified session to these pages): refusing them
+        # here would send a reset street administrator back and forth between the two middlewares.
+        second_factor = path.startswith("/accounts/mfa/")
+        return path in open_paths or path.startswith(static) or second_factor
 
 
 # Powerful browser features the pages may use: the visit form records where a visit took place (GPS) and takes
