@@ -23,7 +23,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("ningju/visits/views/manage.py", "return Street.objects.get(pk=street_id)"): (
         "the user's own street: street_id comes from scoping.user_street_id(request.user), never from the request"
     ),
-    ("ningju/api/tokens.py", 'stored = User.objects.filter(pk=instance.pk).values("password", *SCOPE_FIELDS).first()'): (
+    (
+        "ningju/api/tokens.py",
+        'stored = User.objects.filter(pk=instance.pk).values("password", *SCOPE_FIELDS).first()',
+    ): (
         "a pre_save receiver reading the stored row of the user being saved, to see whether their tokens must be "
         "revoked; no request is involved and nothing is shown"
     ),
