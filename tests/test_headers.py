@@ -94,6 +94,12 @@ def test_overdue_and_troika_exports_are_not_stored(world: World) -> None:
     assert_not_stored(signed_in(world.admin).get(reverse("troika_export")))
 
 
+def test_scorecard_export_is_not_stored(world: World) -> None:
+    response = signed_in(world.admin).get(reverse("scorecards"), {"format": "xlsx"})
+    assert response["Content-Disposition"].startswith("attachment")
+    assert_not_stored(response)
+
+
 def test_temporary_password_page_is_not_stored(world: World) -> None:
     assert_not_stored(signed_in(world.admin).post(reverse("password_reset", args=[world.cadre.pk])))
 

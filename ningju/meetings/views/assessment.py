@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -245,6 +246,7 @@ def _xlsx(
     response = HttpResponse(buffer.getvalue(), content_type=XLSX)
     name = f"scorecards-{subject}-{options['start'].isoformat()}-{options['end'].isoformat()}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    add_never_cache_headers(response)  # cadres' names and scores: no copy kept by a browser or proxy
     return response
 
 
