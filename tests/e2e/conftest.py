@@ -264,3 +264,28 @@ def log_in(page: Page, base_url: str, username: str, password: str = "ningju-dem
         page.get_by_label("验证码").fill(code)
         page.get_by_role("button", name="验证", exact=True).click()
         page.wait_for_load_state("networkidle")
+
+
+# --- pages at a phone's and a desktop's width, with screenshots on request ---------------------------------
+
+WIDE = {"width": 1366, "height": 900}
+# NINGJU_SCREENSHOTS=<folder>: keep the pages' screenshots there, to look at them.
+SHOTS = Path(os.environ["NINGJU_SCREENSHOTS"]) if os.environ.get("NINGJU_SCREENSHOTS") else None
+
+
+@pytest.fixture(params=["phone", "wide"])
+def screen(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    page = open_page(browser, PHONE if request.param == "phone" else WIDE)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    close_quietly(page.context)
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def shot(page: Page, name: str) -> None:
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways"
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SHOTS / f"{name}-{width}.png", full_page=True)

@@ -2,43 +2,18 @@
 typed by hand), then the recovery codes; the next sign-in asks for the code. On a phone and on a desktop."""
 
 import base64
-import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from ningju.core import mfa
 from tests.conftest import World
-from tests.e2e.conftest import PHONE, close_quietly, open_page
+from tests.e2e.conftest import shot
 from tests.mfa_helpers import fresh_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-WIDE = {"width": 1366, "height": 900}
-# NINGJU_SCREENSHOTS=<folder>: keep the pages' screenshots there, to look at them.
-SHOTS = Path(os.environ["NINGJU_SCREENSHOTS"]) if os.environ.get("NINGJU_SCREENSHOTS") else None
-
-
-@pytest.fixture(params=["phone", "wide"])
-def screen(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
-    page = open_page(browser, PHONE if request.param == "phone" else WIDE)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    close_quietly(page.context)
-    assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def shot(page: Page, name: str) -> None:
-    width = page.viewport_size["width"] if page.viewport_size else 0
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways"
-    if SHOTS is not None:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SHOTS / f"{name}-{width}.png", full_page=True)
 
 
 def password_step(page: Page, base: str, username: str) -> None:
