@@ -3,8 +3,10 @@
 Each view fetches through the scoping helper, validates with a form, calls one service, renders or redirects.
 """
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -75,23 +77,38 @@ def compound_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def compound_contact_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
     """Show a compound's contact line in clear, once, for a stated reason (htmx partial or a page)."""
     compound = scoping.get_for_user(request.user, Compound.objects.select_related("area"), pk=pk)
-    form = ContactRevealForm(request.POST)
-    context: dict[str, Any] = {"compound": compound}
+    return _reveal_page(
+        request,
+        ContactRevealForm(request.POST),
+        {"compound": compound},
+        lambda field, reason: services.compound_contact_reveal(
+            user=request.user, compound=compound, field=field, reason=reason, request=request
+        ),
+        template="registry/compound_reveal.html",
+        invalid=_("请选择要查看的联系人并填写查看事由（至少2个字）。"),
+    )
+
+
+def _reveal_page(
+    request: AuthedRequest,
+    form: forms.Form,
+    context: dict[str, Any],
+    reveal: Callable[[str, str], str],
+    *,
+    template: str,
+    invalid: str,
+) -> HttpResponse:
+    """One reveal answer for every identifier: the form asks which field and why, the service checks, reveals and
+    audits; the clear value or the refusal is rendered as the page, or its `#result` partial for htmx."""
     if not form.is_valid():
-        context["error"] = _("请选择要查看的联系人并填写查看事由（至少2个字）。")
+        context["error"] = invalid
     else:
         try:
-            context["value"] = services.compound_contact_reveal(
-                user=request.user,
-                compound=compound,
-                field=form.cleaned_data["field"],
-                reason=form.cleaned_data["reason"],
-                request=request,
-            )
+            context["value"] = reveal(form.cleaned_data["field"], form.cleaned_data["reason"])
         except ApplicationError as error:
             context["error"] = error.message
-    template = "registry/compound_reveal.html#result" if request.htmx else "registry/compound_reveal.html"
-    return render(request, template, context, status=400 if "error" in context else 200)
+    name = f"{template}#result" if request.htmx else template
+    return render(request, name, context, status=400 if "error" in context else 200)
 
 
 @login_required
@@ -193,23 +210,16 @@ def resident_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 def resident_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
     """Show one identifier in clear, once, for a stated reason. Returns the partial for htmx, a page otherwise."""
     resident = scoping.get_for_user(request.user, Resident.objects.all(), pk=pk)
-    form = RevealForm(request.POST)
-    context: dict[str, Any] = {"resident": resident, "field": request.POST.get("field", "")}
-    if not form.is_valid():
-        context["error"] = _("请选择要查看的字段并填写查看事由（至少2个字）。")
-    else:
-        try:
-            context["value"] = services.resident_reveal(
-                user=request.user,
-                resident=resident,
-                field=form.cleaned_data["field"],
-                reason=form.cleaned_data["reason"],
-                request=request,
-            )
-        except ApplicationError as error:
-            context["error"] = error.message
-    template = "registry/reveal.html#result" if request.htmx else "registry/reveal.html"
-    return render(request, template, context, status=400 if "error" in context else 200)
+    return _reveal_page(
+        request,
+        RevealForm(request.POST),
+        {"resident": resident, "field": request.POST.get("field", "")},
+        lambda field, reason: services.resident_reveal(
+            user=request.user, resident=resident, field=field, reason=reason, request=request
+        ),
+        template="registry/reveal.html",
+        invalid=_("请选择要查看的字段并填写查看事由（至少2个字）。"),
+    )
 
 
 @login_required
