@@ -108,12 +108,18 @@ def test_verify_finds_an_inserted_row_even_with_a_correct_hash_of_its_own(world:
         " prev_hash, row_hash) VALUES (%s, %s, %s, %s, '', '', '', '', '{}', %s, %s)",
         [rows[-1].pk + 100, forged.created_at, "admin", "login", forged.prev_hash, forged.row_hash],
     )
-    # Ids give the chain's order; a row slipped in "between" has to take a free id: here after the last one.
+    # Ids give the chain's order; a row slipped in "between" has to take a free id: here after the last one. The next
+    # honest row takes the database's next id: after the forged one on SQLite (max + 1), before it on PostgreSQL (its
+    # sequence), where it then links to the forged row instead of row 3.
     audit(user=world.admin, action=AuditAction.LOGOUT)
+    honest = AuditEntry.objects.filter(action=AuditAction.LOGOUT).latest("id")
 
     report = audit_verify()
 
-    assert report.broken_id == rows[-1].pk + 100  # it chains to row 2, not to the last row before it
+    # The first row, in id order, whose link does not hold: the forged one (it chains to row 2, not to row 3) or,
+    # on PostgreSQL, the honest row that the forged one made link wrongly.
+    assert report.broken_id == min(rows[-1].pk + 100, honest.pk)
+    assert report.problem == "link"
 
 
 def test_verify_exits_non_zero_on_a_broken_chain(world: World) -> None:
