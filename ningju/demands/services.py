@@ -196,6 +196,27 @@ def demand_create(
     return demand, True
 
 
+def demand_from_finding(*, user: User, finding: Finding, visit: Visit | None = None) -> tuple[Demand, bool]:
+    """A visit's finding as a demand: a 问题 found on that visit (走访; 巡查 for a patrol), at its household or patrol
+    site, owned by `user`, its category left for triage. The visit form does this for every finding when it saves
+    the visit; the visit page's 转为诉求 for a finding stored without one. Both meet on the finding's client key, so
+    a finding becomes one demand however often it is sent."""
+    visit = visit or finding.visit
+    return demand_create(
+        user=user,
+        area=visit.area,
+        kind=Kind.PROBLEM,
+        source=Source.PATROL if visit.patrol_site_id else Source.VISIT,
+        text=finding.text,
+        household=visit.household,
+        patrol_site=visit.patrol_site,
+        visit=visit,
+        finding=finding,
+        # Two taps (or two uploads) racing each other meet on this key: the second one gets the first one's demand.
+        client_key=f"finding-{finding.pk}",
+    )
+
+
 def _replayed(existing: Demand, user: User) -> Demand:
     if existing.owner_id != user.pk:
         raise ApplicationError(_("该请求编号已被他人使用，请重新提交。"))

@@ -29,7 +29,11 @@ from ningju.visits.serializers import VisitFilterInput, VisitInput, VisitOutput
 
 def visit_queryset() -> "QuerySet[Visit]":
     """Unscoped on purpose (see ningju.api.selectors): lists pass it through visible(), details get_for_user()."""
-    return Visit.objects.select_related("area", "cadre").prefetch_related("findings").order_by("-visited_at", "pk")
+    return (
+        Visit.objects.select_related("area", "cadre")
+        .prefetch_related("findings__demands")
+        .order_by("-visited_at", "pk")
+    )
 
 
 def _target(user: Any, model: type[Household] | type[PatrolSite], pk: int | None, field: str) -> Any:
@@ -93,6 +97,7 @@ class VisitListApi(ListAPIView[Visit]):
         description=gettext_lazy(
             "上传一条走访记录（可离线记录后补传）。以手机端生成的 id 去重：首次上传返回201；"
             "同一条记录重复上传返回200和已保存的记录，不会重复；同一 id 但内容不同返回409，已保存的记录不变。"
+            "每条发现在首次上传时登记为一条诉求（返回的 findings[].demand 为诉求编号），重复上传不会重复登记。"
             "只有本居民区的干部可以记录（否则403）。"
         ),
     )

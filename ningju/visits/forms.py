@@ -57,7 +57,7 @@ class VisitForm(forms.Form):
         label=_("发现问题 → 转为诉求（一行一条）"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("每行保存为一条走访发现，诉求模块上线后直接进入诉求办理流程。"),
+        help_text=_("保存走访时，每行登记为一条诉求（问题，来源“走访”），您是首问负责人；空行不登记。"),
     )
     lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
     lng = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
@@ -66,6 +66,10 @@ class VisitForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.household = household
         self.fields["mode"].choices = HOUSEHOLD_MODES if household is not None else PATROL_MODES  # type: ignore[attr-defined]
+        if household is None:
+            self.fields["findings"].help_text = _(
+                "保存巡查时，每行登记为一条诉求（问题，来源“巡查”），您是首问负责人；空行不登记。"
+            )
         if household is not None:
             self.fields["tenure"] = forms.ChoiceField(label=_("居住类型"), choices=Tenure.choices)
             self.fields["household_notes"] = forms.CharField(

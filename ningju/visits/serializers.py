@@ -6,7 +6,7 @@ from rest_framework import serializers
 from ningju.api.fields import BoundedDateTimeField, FilterIdField, IdField
 from ningju.registry.models import Tenure
 from ningju.visits.forms import MAX_FINDINGS
-from ningju.visits.models import Mood, VisitMode
+from ningju.visits.models import Finding, Mood, VisitMode
 
 
 class CorrectionsInput(serializers.Serializer):
@@ -50,7 +50,9 @@ class VisitInput(serializers.Serializer):
         required=False,
         default=list,
         max_length=MAX_FINDINGS,
-        help_text=_("走访发现，一条一项；保存后由诉求模块转为诉求。"),
+        help_text=_(
+            "走访发现，一条一项；保存走访时每条登记为一条诉求（问题，来源走访或巡查，首问负责人为记录人）。"
+        ),
     )
     corrections = CorrectionsInput(required=False)
 
@@ -69,6 +71,11 @@ class FindingOutput(serializers.Serializer):
     id = serializers.IntegerField()
     text = serializers.CharField()
     created_at = serializers.DateTimeField()
+    demand = serializers.SerializerMethodField(help_text=_("这条发现登记成的诉求编号（保存走访时登记）。"))
+
+    def get_demand(self, finding: Finding) -> int | None:
+        # From the prefetched rows (one demand per finding, by constraint): no query per finding.
+        return next((demand.pk for demand in finding.demands.all()), None)
 
 
 class CadreOutput(serializers.Serializer):

@@ -1,4 +1,5 @@
-"""Writes for visit records: log a visit (idempotent on the id the phone made), its findings, household corrections.
+"""Writes for visit records: log a visit (idempotent on the id the phone made), its findings as demands, household
+corrections.
 
 A visit is made on a phone, often with no signal, and uploaded later — perhaps twice, perhaps after a newer one.
 So `visit_record` takes the phone's UUID as the primary key: the first upload stores the visit, a replay with the
@@ -21,6 +22,7 @@ from ningju.core import scoping
 from ningju.core.errors import ApplicationError
 from ningju.core.geo import haversine_m
 from ningju.core.models import User
+from ningju.demands.services import demand_from_finding
 from ningju.registry.models import Household, PatrolSite, ResidentialArea, Tag, Tenure
 from ningju.registry.services import household_update
 from ningju.visits.models import Finding, Visit, VisitMode
@@ -210,8 +212,10 @@ def visit_record(
     """Record a visit made by `user` to a household of their area or a patrol (巡查) of a site of their area.
 
     Returns the visit and whether it was created now (False: this exact visit was already stored, nothing was
-    written). Findings are stored as open Finding rows for the demands module; household corrections go through
-    the registry with the reason 走访更正, so they land in the household's history. Raises PermissionDenied
+    written). Each finding is stored as a Finding row and filed as a demand (`demand_from_finding`: owned by
+    `user`, source 走访 or 巡查, at the household or patrol site, linked to the visit and the finding), in the same
+    transaction as the visit; a replay files nothing again. Household corrections go through the registry with the
+    reason 走访更正, so they land in the household's history. Raises PermissionDenied
     outside the user's area, VisitConflict for an id already stored with different content, ApplicationError
     for anything else wrong; in every failure nothing is written.
     """
@@ -271,13 +275,16 @@ def visit_record(
             # The insert comes first: it claims the id, so a concurrent upload of the same visit fails here
             # before either of them has corrected the household or stored a finding.
             visit.save(force_insert=True)
-            Finding.objects.bulk_create(Finding(visit=visit, text=text) for text in content.findings)
             if corrections is not None and household is not None:
                 fields, tags = _changed(household, corrections)
                 if fields or tags is not None:
                     household_update(
                         user=user, household=household, tags=tags, change_reason=CORRECTION_REASON, **fields
                     )
+            # Each finding is filed where it is found: a demand owned by the cadre, at the household (or site).
+            for text in content.findings:
+                finding = Finding.objects.create(visit=visit, text=text)
+                demand_from_finding(user=user, finding=finding, visit=visit)
     except IntegrityError:
         twin = _stored(visit_id)
         if twin is None:

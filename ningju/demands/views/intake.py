@@ -217,19 +217,7 @@ def finding_to_demand(request: AuthedRequest, finding_pk: int) -> HttpResponse:
     existing = _existing(finding)
     if existing is None:
         try:
-            demand, _created = services.demand_create(
-                user=user,
-                area=visit.area,
-                kind=Kind.PROBLEM,
-                source=Source.PATROL if visit.patrol_site_id else Source.VISIT,
-                text=finding.text,
-                household=visit.household,
-                patrol_site=visit.patrol_site,
-                visit=visit,
-                finding=finding,
-                # Two taps racing each other meet on this key: the second one gets the first one's demand.
-                client_key=f"finding-{finding.pk}",
-            )
+            demand, _created = services.demand_from_finding(user=user, finding=finding, visit=visit)
         except (ApplicationError, PermissionDenied) as refused:
             existing = _existing(finding)  # someone else turned it in the meantime
             if existing is None:

@@ -23,9 +23,11 @@
       syncing: "正在同步…",
       login: "登录已过期：请重新登录，待同步的记录会在登录后上传。",
       failed: "有记录上传失败：",
+      demand_number: "诉求 #%(n)s",
     },
     config.text || {}
   );
+  var links = config.links || {};
 
   // --- the outbox: IndexedDB, or localStorage where IndexedDB cannot be opened (some private modes) ---------
 
@@ -149,6 +151,7 @@
 
   var problem = null; // "login" when the session has expired; shown until the next successful upload
   var queue = Promise.resolve();
+  var onUploaded = null; // the visit form's hook: told the server's answer for each visit it stored
 
   function upload(item) {
     return fetch(api, {
@@ -188,7 +191,10 @@
           if (!goOn) return false;
           return upload(item).then(
             function (result) {
-              if (result.ok) return outbox.remove(item.id).then(function () { return true; });
+              if (result.ok) {
+                if (onUploaded) onUploaded(item.id, result.body);
+                return outbox.remove(item.id).then(function () { return true; });
+              }
               var csrf = result.status === 403 && /^CSRF/.test(String(result.body.detail || ""));
               // A new sign-in that has not yet passed the two-step code: the visit waits for it, like for a
               // sign-in that ran out (not marked failed, which only the 同步 button would retry).
@@ -359,11 +365,46 @@
     return payload;
   }
 
+  function showCreated(payload, body) {
+    // What the server made of the visit: each finding's demand with its number and a link, and the visit itself.
+    // Before the upload (body null) only a note that the findings will be filed then.
+    var box = document.getElementById("visit-done-demands");
+    var list = document.getElementById("visit-done-list");
+    var waiting = document.getElementById("visit-done-waiting");
+    var visitLink = document.getElementById("visit-done-visit");
+    if (!box || !list) return;
+    list.textContent = "";
+    var findings = body && Array.isArray(body.findings) ? body.findings.slice() : [];
+    findings.sort(function (a, b) { return a.id - b.id; });
+    findings.forEach(function (finding) {
+      if (finding.demand === null || finding.demand === undefined || !links.demand) return;
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = links.demand.replace(links.demand_placeholder, String(finding.demand));
+      link.textContent = text.demand_number.replace("%(n)s", String(finding.demand));
+      item.appendChild(link);
+      item.appendChild(document.createTextNode(" " + finding.text));
+      list.appendChild(item);
+    });
+    box.hidden = list.children.length === 0;
+    if (waiting) waiting.hidden = Boolean(body) || !(payload && payload.findings && payload.findings.length);
+    if (visitLink) {
+      visitLink.hidden = !(body && body.id && links.visit);
+      if (!visitLink.hidden) visitLink.href = links.visit.replace(links.visit_placeholder, String(body.id));
+    }
+  }
+
   function setUpForm(form) {
     var done = document.getElementById("visit-done");
     var doneText = document.getElementById("visit-done-text");
+    var current = null; // the visit the page shows as saved
     fresh(form);
     locate(form);
+    onUploaded = function (id, body) {
+      if (!current || id !== current.id) return;
+      doneText.textContent = text.saved;
+      showCreated(current.payload, body);
+    };
 
     document.querySelectorAll(".chip[data-fill]").forEach(function (chip) {
       chip.addEventListener("click", function () {
@@ -386,9 +427,11 @@
       outbox
         .put(item)
         .then(function () {
+          current = item;
           form.hidden = true;
           done.hidden = false;
           doneText.textContent = text.saved_offline;
+          showCreated(payload, null);
           window.scrollTo(0, 0);
           return sync();
         })
@@ -406,6 +449,8 @@
     });
 
     document.getElementById("visit-again").addEventListener("click", function () {
+      current = null;
+      showCreated(null, null);
       form.reset();
       fresh(form);
       locate(form);

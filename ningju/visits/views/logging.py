@@ -24,12 +24,18 @@ from django.views.decorators.http import require_GET
 from ningju.core import scoping
 from ningju.core.errors import ApplicationError
 from ningju.core.http import AuthedRequest
+from ningju.core.models import User
+from ningju.demands.models import Demand
 from ningju.registry.models import Household, PatrolSite
 from ningju.visits import services
 from ningju.visits.forms import WAY_SUGGESTIONS, VisitForm
 from ningju.visits.models import Route, Stop, Visit
 
 PAGE_SIZE = 50
+
+# Stand-ins in the link patterns handed to the page's script, which puts in the numbers the upload answers with.
+DEMAND_PLACEHOLDER = 999999999
+VISIT_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 
 
 def service_worker_scope() -> str:
@@ -98,7 +104,14 @@ def _config(request: AuthedRequest, household: Household | None, site: PatrolSit
         "household": household.pk if household else None,
         "patrol_site": site.pk if site else None,
         "initial": initial,
+        "links": {
+            "demand": reverse("demand_detail", args=[DEMAND_PLACEHOLDER]),
+            "demand_placeholder": str(DEMAND_PLACEHOLDER),
+            "visit": reverse("visit_detail", args=[VISIT_PLACEHOLDER]),
+            "visit_placeholder": VISIT_PLACEHOLDER,
+        },
         "text": {
+            "demand_number": _("诉求 #%(n)s"),
             "pending": _("待同步 %(n)s 条"),
             "synced": _("已同步"),
             "syncing": _("正在同步…"),
@@ -146,8 +159,10 @@ def visit_new(request: AuthedRequest) -> HttpResponse:
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, _("走访已记录。"))
-                return redirect(back if stop else reverse("visit_detail", args=[visit.pk]))
+                messages.success(request, saved_message(request.user, visit))
+                # The visit's page shows what was filed; from a route it keeps the way back to the route.
+                target = reverse("visit_detail", args=[visit.pk])
+                return redirect(f"{target}?stop={stop.pk}" if stop else target)
     else:
         form = VisitForm.blank(household)
     residents = [r.name for r in household.residents.all() if r.active] if household is not None else []
@@ -174,6 +189,19 @@ def visit_new(request: AuthedRequest) -> HttpResponse:
     )
 
 
+def saved_message(user: User, visit: Visit) -> str:
+    numbers = list(
+        scoping.visible(user, Demand.objects.filter(finding__visit=visit))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not numbers:
+        return _("走访已记录。")
+    return _("走访已记录；发现的问题已登记为诉求 %(numbers)s，您是首问负责人。") % {
+        "numbers": "、".join(f"#{n}" for n in numbers)
+    }
+
+
 @login_required
 def visit_detail(request: AuthedRequest, pk: str) -> HttpResponse:
     visit = scoping.get_for_user(
@@ -183,7 +211,26 @@ def visit_detail(request: AuthedRequest, pk: str) -> HttpResponse:
         ),
         pk=pk,
     )
-    return render(request, "visits/visit_detail.html", {"visit": visit})
+    # Opened right after saving from a route stop (the form without JavaScript): the way back and on.
+    stop = None
+    stop_id = _query_id(request, "stop")
+    if stop_id is not None:
+        stop = scoping.get_for_user(request.user, Stop.objects.select_related("route__cadre"), pk=stop_id)
+    target = (
+        f"household={visit.household_id}"
+        if visit.household_id is not None
+        else f"patrol_site={visit.patrol_site_id}"
+    )
+    return render(
+        request,
+        "visits/visit_detail.html",
+        {
+            "visit": visit,
+            "route_url": _route_url(stop.route) if stop is not None else None,
+            "again_url": reverse("visit_new") + "?" + (f"stop={stop.pk}" if stop is not None else target),
+            "can_log": services.can_log_visits(request.user, visit.area),
+        },
+    )
 
 
 @login_required
