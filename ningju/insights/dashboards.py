@@ -1,19 +1,24 @@
-"""The dashboard's figures for a scope (street, area or cadre) and a period, read from the rollups where they can be.
+"""The dashboard's figures for a scope (street, area or cadre) and a period: one number per fact.
 
 Each chart is a `Chart`: a title, its table (headers and rows: the numbers the chart draws, shown beside it and
-downloaded as xlsx) and the series the chart script draws. Sources:
+downloaded as xlsx) and the series the chart script draws. Every figure is counted from the records themselves
+(live), all in one computation, so a headline tile and the chart that names the same thing always agree: the visit
+tiles are the visits chart's column totals, the demand tiles are the funnel's stages (the demands received in the
+period and how far each has got, the population of the rates page), and the satisfaction under 回访 is the rates
+chart's total. Sources:
 
-* visits per working day, topics and the headline counts: DailyRollup / TopicRollup sums (a handful of grouped
-  queries, whatever the period);
-* coverage and must-visit compliance: `ningju.visits.coverage` (distinct households over a year cannot be summed
-  from daily rows), as of the period's end;
-* the funnel: the demands received in the period and how far each has got, one aggregate query;
+* visits per working day: the period's visits, grouped by area, by cadre and day, or by day (one query);
+* coverage and must-visit compliance: `ningju.visits.coverage` (distinct households over a year), as of the
+  period's end;
+* the funnel and the demand tiles: one aggregate query over the demands received in the period;
 * the three rates: `ningju.demands.rates.rate_table` for the viewer, so the numbers are those of the rates page;
 * overdue: open demands whose deadline shows red or yellow now (`selectors.alert_q`), one aggregate query;
+* topics: the period's demands by category (one grouped query);
 * the map: visits and demands per building over the period, two grouped queries.
 
-The whole bundle is cached per scope and period under the rollups' generation (`rollups.generation`), so repeated
-views cost one cache read; a refresh of the rollups (every 15 minutes for today) starts a new generation.
+The whole bundle is computed at one moment (the page says when) and cached per scope and period under the rollups'
+generation (`rollups.generation`): the refresh every 15 minutes starts a new generation and computes the common
+views again (`dashboards_warm`), so readers find them ready and no figure is older than the stamp on the page.
 """
 
 from collections import defaultdict
@@ -23,7 +28,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -33,11 +38,11 @@ from django.utils.translation import gettext as _
 from ningju.core import scoping, workdays
 from ningju.core.models import Role, User
 from ningju.demands import rates
-from ningju.demands.models import Alert, Category, Demand, DemandEvent
+from ningju.demands.models import Alert, Category, Demand, DemandEvent, Kind
 from ningju.demands.selectors import OPEN_STATES, alert_q
 from ningju.demands.workflow import Action, State
 from ningju.insights import rollups
-from ningju.insights.models import Cluster, ClusterStatus, DailyRollup, TopicRollup
+from ningju.insights.models import Cluster, ClusterStatus
 from ningju.registry.models import Building, ResidentialArea, Street, format_address
 from ningju.visits import coverage
 from ningju.visits import rules as visit_rules
@@ -45,8 +50,9 @@ from ningju.visits.models import Visit
 from ningju.visits.selectors import map_tiles
 
 STREET, AREA, CADRE = "street", "area", "cadre"
-# How long a bundle may serve the parts that are not rollups (rates, overdue) before they are read again.
-CACHE_SECONDS = 300
+# How long a bundle is served before it is computed again. The refresh every 15 minutes starts a new generation (and
+# computes the common views at once), so this only bounds a bundle's age where no task worker runs.
+CACHE_SECONDS = 15 * 60
 # Coverage changes with visits, which a rollup refresh (a new generation) follows; the time limit only bounds memory.
 COVERAGE_CACHE_SECONDS = 3600
 TOP_TOPICS = 10
@@ -79,12 +85,13 @@ class DashboardScope:
     def key(self) -> str:
         return f"{self.level}:{self.area.pk if self.area else ''}:{self.cadre.pk if self.cadre else ''}:{self.viewer.role}"
 
-    def rollup_rows(self) -> Any:
-        """The DailyRollup rows of the scope (any period)."""
+    def visits(self) -> Q:
+        """The visits of the scope: the street's, the area's, or the person's own (wherever they visited)."""
         if self.cadre is not None:
-            return DailyRollup.objects.filter(cadre=self.cadre)
-        rows = scoping.visible(self.viewer, DailyRollup.objects.all())
-        return rows.filter(area=self.area) if self.area is not None else rows
+            return Q(cadre=self.cadre.pk)
+        if self.area is not None:
+            return Q(area=self.area.pk)
+        return Q(area__street=self.street.pk)
 
     def demands(self) -> Q:
         """The demands of the scope: the street's, the area's, or those the person owns (首问负责)."""
@@ -182,28 +189,82 @@ def _link(**params: str) -> str:
 # --- the charts -------------------------------------------------------------------------------------------------
 
 
-def totals(scope: DashboardScope, start: date, end: date) -> dict[str, int]:
-    """The rollup counters of the scope summed over the period (one query)."""
-    sums = (
-        scope.rollup_rows()
-        .filter(day__gte=start, day__lte=end)
-        .aggregate(**{name: Coalesce(Sum(name), 0) for name in rollups.COUNTERS})
+def period_visits(scope: DashboardScope, start: date, end: date) -> Any:
+    """The scope's visits of the period (household visits and patrols alike), as a queryset."""
+    lo, hi = rollups.bounds(start, end)
+    return Visit.objects.filter(scope.visits(), visited_at__gte=lo, visited_at__lt=hi).order_by()
+
+
+def period_demands(scope: DashboardScope, start: date, end: date) -> Any:
+    """The scope's demands received in the period, merged duplicates left out: the rates page's population."""
+    lo, hi = rollups.bounds(start, end)
+    return (
+        Demand.objects.filter(scope.demands(), created_at__gte=lo, created_at__lt=hi)
+        .exclude(state=State.MERGED)
+        .order_by()
     )
-    return {name: int(value) for name, value in sums.items()}
+
+
+HOUSEHOLD_VISIT = Q(household__isnull=False)
+PATROL = Q(patrol_site__isnull=False)
+
+
+def demand_progress(scope: DashboardScope, start: date, end: date) -> dict[str, int]:
+    """The demands received in the period and how far each has got, in one aggregate query: what the funnel draws
+    and what the demand tiles show."""
+
+    def reached(condition: Q) -> Exists:
+        return Exists(DemandEvent.objects.filter(condition, demand=OuterRef("pk")))
+
+    handling = Q(action__in=[Action.START_HANDLING, Action.WHISTLE, Action.DISPATCH]) | Q(
+        to_state__in=[State.AREA_HANDLING, *rates.RESOLVED_STATES]
+    )
+    counts = period_demands(scope, start, end).aggregate(
+        received=Count("pk"),
+        opinions=Count("pk", filter=Q(kind=Kind.OPINION)),
+        problems=Count("pk", filter=Q(kind=Kind.PROBLEM)),
+        found=Count("pk", filter=Q(source__in=rollups.FOUND_SOURCES)),
+        contacted=Count("pk", filter=Q(reached(Q(action=Action.CONTACT)))),
+        handling=Count("pk", filter=Q(reached(handling))),
+        whistled=Count("pk", filter=Q(reached(Q(action=Action.WHISTLE)))),
+        resolved=Count("pk", filter=Q(reached(Q(to_state__in=rates.RESOLVED_STATES)))),
+        callback=Count("pk", filter=Q(reached(Q(action=Action.CALLBACK)))),
+        closed=Count("pk", filter=Q(state=State.CLOSED)),
+    )
+    return {name: int(value or 0) for name, value in counts.items()}
+
+
+def tiles(charts: dict[str, Chart], progress: dict[str, int]) -> dict[str, Any]:
+    """The headline figures, taken from the charts that show the same facts (never counted a second way)."""
+    visits = charts["visits"]
+    visit_column = visits.headers.index(_("入户走访人次"))
+    patrol_column = visits.headers.index(_("巡查次数"))
+    satisfaction = charts["rates"].rows[-1][7] if charts["rates"].rows else None
+    return {
+        "household_visits": sum(row[visit_column] for row in visits.rows),
+        "patrols": sum(row[patrol_column] for row in visits.rows),
+        "demands_received": progress["received"],
+        "opinions_received": progress["opinions"],
+        "problems_received": progress["problems"],
+        "problems_found": progress["found"],
+        "demands_resolved": progress["resolved"],
+        "resolved_percent": _pct(progress["resolved"], progress["received"]),
+        "whistles": progress["whistled"],
+        "callbacks": progress["callback"],
+        "satisfaction": satisfaction,
+    }
 
 
 def visits_chart(
     scope: DashboardScope, start: date, end: date, today: date, minimum: int, query: dict[str, str]
 ) -> Chart:
     days = counted_workdays(start, end, today)
-    rows_in = scope.rollup_rows().filter(day__gte=start, day__lte=end).order_by()
+    visits = period_visits(scope, start, end)
+    counted = {"v": Count("pk", filter=HOUSEHOLD_VISIT), "p": Count("pk", filter=PATROL)}
     title = _("每个工作日入户走访（户）")
     if scope.level == STREET:
         headers = [_("居民区"), _("干部人数"), _("入户走访人次"), _("巡查次数"), _("人均每工作日走访")]
-        sums = {
-            row["area_id"]: row
-            for row in rows_in.values("area_id").annotate(v=Sum("household_visits"), p=Sum("patrols"))
-        }
+        sums = {row["area_id"]: row for row in visits.values("area_id").annotate(**counted)}
         people = dict(
             User.objects.filter(role=Role.CADRE, is_active=True, area__in=scope.areas)
             .order_by()
@@ -213,23 +274,26 @@ def visits_chart(
         )
         chart = Chart("visits", title, headers)
         for area in scope.areas:
-            visits = sums.get(area.pk, {}).get("v") or 0
+            area_visits = sums.get(area.pk, {}).get("v") or 0
             patrols = sums.get(area.pk, {}).get("p") or 0
             n = people.get(area.pk, 0)
-            chart.rows.append([area.name, n, visits, patrols, _per(visits, len(days) * n)])
+            chart.rows.append([area.name, n, area_visits, patrols, _per(area_visits, len(days) * n)])
             chart.links.append(_link(**query, area=area.code))
     elif scope.level == AREA:
         assert scope.area is not None
         headers = [_("干部"), _("入户走访人次"), _("巡查次数"), _("每工作日走访"), _("达标工作日")]
         per_person: dict[int, dict[str, int]] = defaultdict(lambda: {"v": 0, "p": 0, "good": 0})
         working = set(days)
-        for cadre_id, day, visits, patrols in rows_in.filter(cadre__isnull=False).values_list(
-            "cadre_id", "day", "household_visits", "patrols"
+        for cadre_id, day, household_visits, patrols in (
+            visits.annotate(day=rollups.local_day("visited_at"))
+            .values("cadre_id", "day")
+            .annotate(**counted)
+            .values_list("cadre_id", "day", "v", "p")
         ):
             tally = per_person[cadre_id]
-            tally["v"] += visits
+            tally["v"] += household_visits
             tally["p"] += patrols
-            tally["good"] += day in working and visits >= minimum
+            tally["good"] += day in working and household_visits >= minimum
         persons = User.objects.filter(
             Q(role=Role.CADRE, is_active=True, area=scope.area) | Q(pk__in=list(per_person))
         ).order_by("full_name", "username")
@@ -243,8 +307,13 @@ def visits_chart(
     else:
         headers = [_("月份"), _("工作日"), _("入户走访人次"), _("巡查次数"), _("每工作日走访")]
         months: dict[str, dict[str, int]] = defaultdict(lambda: {"v": 0, "p": 0})
-        for day, visits, patrols in rows_in.values_list("day", "household_visits", "patrols"):
-            months[day.strftime("%Y-%m")]["v"] += visits
+        for day, household_visits, patrols in (
+            visits.annotate(day=rollups.local_day("visited_at"))
+            .values("day")
+            .annotate(**counted)
+            .values_list("day", "v", "p")
+        ):
+            months[day.strftime("%Y-%m")]["v"] += household_visits
             months[day.strftime("%Y-%m")]["p"] += patrols
         month_days: dict[str, int] = defaultdict(int)
         for day in days:
@@ -329,29 +398,9 @@ FUNNEL = [
 ]
 
 
-def funnel_chart(scope: DashboardScope, start: date, end: date) -> Chart:
+def funnel_chart(progress: dict[str, int]) -> Chart:
     """The demands received in the period (merged duplicates aside) by the furthest stage each has reached."""
-    lo, hi = rollups.bounds(start, end)
-
-    def reached(condition: Q) -> Exists:
-        return Exists(DemandEvent.objects.filter(condition, demand=OuterRef("pk")))
-
-    handling = Q(action__in=[Action.START_HANDLING, Action.WHISTLE, Action.DISPATCH]) | Q(
-        to_state__in=[State.AREA_HANDLING, *rates.RESOLVED_STATES]
-    )
-    counts = (
-        Demand.objects.filter(scope.demands(), created_at__gte=lo, created_at__lt=hi)
-        .exclude(state=State.MERGED)
-        .order_by()
-        .aggregate(
-            received=Count("pk"),
-            contacted=Count("pk", filter=Q(reached(Q(action=Action.CONTACT)))),
-            handling=Count("pk", filter=Q(reached(handling))),
-            resolved=Count("pk", filter=Q(reached(Q(to_state__in=rates.RESOLVED_STATES)))),
-            callback=Count("pk", filter=Q(reached(Q(action=Action.CALLBACK)))),
-            closed=Count("pk", filter=Q(state=State.CLOSED)),
-        )
-    )
+    counts = progress
     labels = {
         "received": _("受理"),
         "contacted": _("已联系"),
@@ -459,23 +508,13 @@ def overdue_chart(scope: DashboardScope, now: datetime, query: dict[str, str]) -
 
 
 def topics_chart(scope: DashboardScope, start: date, end: date) -> Chart:
-    if scope.cadre is not None:
-        lo, hi = rollups.bounds(start, end)
-        pairs = list(
-            Demand.objects.filter(owner=scope.cadre, created_at__gte=lo, created_at__lt=hi)
-            .exclude(state=State.MERGED)
-            .order_by()
-            .values("category_id")
-            .annotate(n=Count("pk"))
-            .values_list("category_id", "n")
-        )
-    else:
-        rows = scoping.visible(scope.viewer, TopicRollup.objects.all()).filter(day__gte=start, day__lte=end)
-        if scope.area is not None:
-            rows = rows.filter(area=scope.area)
-        pairs = list(
-            rows.order_by().values("category_id").annotate(n=Sum("demands")).values_list("category_id", "n")
-        )
+    """The period's demands by category: the same population as the funnel, so the shares add up to its 受理."""
+    pairs = list(
+        period_demands(scope, start, end)
+        .values("category_id")
+        .annotate(n=Count("pk"))
+        .values_list("category_id", "n")
+    )
     pairs.sort(key=lambda pair: -pair[1])
     total = sum(n for _c, n in pairs)
     top = pairs[:TOP_TOPICS]
@@ -522,28 +561,20 @@ def clusters_chart(scope: DashboardScope, start: date, end: date) -> Chart:
     return chart
 
 
-def map_chart(scope: DashboardScope, start: date, end: date) -> Chart:
-    """Visits and demands of the period per building, with the building's WGS-84 coordinates."""
-    lo, hi = rollups.bounds(start, end)
-    visits_q = Visit.objects.filter(household__isnull=False, visited_at__gte=lo, visited_at__lt=hi)
-    if scope.cadre is not None:
-        visits_q = visits_q.filter(cadre=scope.cadre)
-    elif scope.area is not None:
-        visits_q = visits_q.filter(area=scope.area)
-    else:
-        visits_q = visits_q.filter(area__street=scope.street.pk)
+def map_chart(scope: DashboardScope, start: date, end: date, received: int) -> Chart:
+    """Visits and demands of the period per building, with the building's WGS-84 coordinates; `received` (the
+    funnel's 受理) tells how many demands have no building and so are not on the map."""
     visits = dict(
-        visits_q.order_by()
+        period_visits(scope, start, end)
+        .filter(HOUSEHOLD_VISIT)
         .values("household__building_id")
         .annotate(n=Count("pk"))
         .values_list("household__building_id", "n")
     )
     demands = dict(
-        Demand.objects.filter(scope.demands(), created_at__gte=lo, created_at__lt=hi)
-        .exclude(state=State.MERGED)
+        period_demands(scope, start, end)
         .annotate(at_building=Coalesce("building_id", "household__building_id"))
         .filter(at_building__isnull=False)
-        .order_by()
         .values("at_building")
         .annotate(n=Count("pk"))
         .values_list("at_building", "n")
@@ -563,6 +594,10 @@ def map_chart(scope: DashboardScope, start: date, end: date) -> Chart:
     chart.links = [""] * len(chart.rows)
     chart.data = {"points": points, "tiles": map_tiles()}
     chart.note = _("圆圈大小表示数量；坐标为 WGS-84。")
+    unplaced = received - sum(demands.values())
+    if unplaced > 0:
+        chart.note += " " + _("另有 %(n)s 件诉求没有楼栋位置，未画在图上。") % {"n": unplaced}
+    chart.data["unplaced"] = max(unplaced, 0)
     return chart
 
 
@@ -581,18 +616,19 @@ def figures(
         return cached
     today = timezone.localtime(now).date()
     minimum = visit_rules.settings_for(scope.street).min_households_per_day
+    progress = demand_progress(scope, start, end)
     charts = [
         visits_chart(scope, start, end, today, minimum, query),
         coverage_chart(scope, end, today),
-        funnel_chart(scope, start, end),
+        funnel_chart(progress),
         rates_chart(scope, start, end, now),
         overdue_chart(scope, now, query),
         topics_chart(scope, start, end),
         *([clusters_chart(scope, start, end)] if scope.level == STREET else []),
-        map_chart(scope, start, end),
+        map_chart(scope, start, end, progress["received"]),
     ]
     bundle = {
-        "totals": totals(scope, start, end),
+        "totals": tiles({chart.key: chart for chart in charts}, progress),
         "charts": [chart.as_dict() for chart in charts],
         "computed_at": now.isoformat(),
         "refreshed_at": refreshed.isoformat() if refreshed else "",

@@ -156,7 +156,7 @@ def _context(
         }
         for chart in bundle["charts"]
     ]
-    refreshed = bundle["refreshed_at"] or bundle["computed_at"]
+    computed = bundle["computed_at"]  # every figure of the page was counted at this moment
     return {
         "form": form,
         "scope": scope,
@@ -177,8 +177,7 @@ def _context(
                 "no_data": _("暂无数据"),
             },
         },
-        "refreshed": timezone.localtime(datetime.fromisoformat(refreshed)),
-        "refreshed_known": bool(bundle["refreshed_at"]),
+        "refreshed": timezone.localtime(datetime.fromisoformat(computed)),
         "records": _record_links(request, scope, options["start"], options["end"]),
         "crumbs": _breadcrumbs(scope, query),
         "may_export": scoping.can_export(request.user),
