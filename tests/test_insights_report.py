@@ -6,13 +6,14 @@ import base64
 import io
 import re
 import zlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.test import Client
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from ningju.core.models import AuditAction, AuditEntry, Role, User
@@ -20,8 +21,9 @@ from ningju.demands import rates
 from ningju.demands.models import Category, Demand, DemandEvent, Kind, Source
 from ningju.demands.services import demand_act, demand_create
 from ningju.demands.workflow import State
-from ningju.insights import report
-from ningju.insights.models import Mechanism
+from ningju.insights import report, rollups
+from ningju.insights.models import DailyRollup, Mechanism
+from ningju.registry.models import Household
 from ningju.visits.models import Visit, VisitMode
 from tests import factories
 from tests.conftest import World
@@ -41,16 +43,23 @@ def at(year: int, month: int, day: int, hour: int = 10) -> datetime:
 @pytest.mark.parametrize(
     ("n", "text"),
     [
+        (18_994, "1.8万余"),  # the demo street's year: "1万余" understated it by 47%
         (20_312, "2万余"),  # the article's 2万余户
-        (66_140, "6万余"),  # the article's 6万余人次
+        (66_140, "6.6万余"),
+        (64_479, "6.4万余"),
         (1_328, "1300余"),  # the article's 1300余条
-        (932, "900余"),  # the article's 900余件
-        (651, "600余"),
+        (932, "930余"),
+        (886, "880余"),  # "800余" understated it by 10%
+        (651, "650余"),
         (123_456, "12万余"),
+        (1_999_999, "190万余"),
         (9_999, "9900余"),
+        (10_999, "1万余"),
         (10_000, "1万"),
         (20_000, "2万"),
+        (18_000, "1.8万"),
         (1_300, "1300"),
+        (199, "190余"),
         (100, "100"),
         (99, "99"),
         (0, "0"),
@@ -58,6 +67,48 @@ def at(year: int, month: int, day: int, hour: int = 10) -> datetime:
 )
 def test_counts_are_rounded_the_way_the_article_writes_them(n: int, text: str) -> None:
     assert report.round_like_article(n) == text
+
+
+def shown_value(text: str) -> tuple[int, bool]:
+    """The number a reader takes from the sentence's text, and whether it says "余" (more than that)."""
+    more = text.endswith("余")
+    body = text.removesuffix("余")
+    if body.endswith("万"):
+        return round(float(body.removesuffix("万")) * 10_000), more
+    return int(body.replace(",", "")), more
+
+
+VALUES = sorted({*range(0, 2_000), *range(2_000, 200_000, 37), *(10**k + d for k in range(2, 8) for d in (-1, 0, 1)),
+                 *(k * 10**e - 1 for k in range(1, 100) for e in range(1, 6)), 18_994, 886, 1_328})  # fmt: skip
+
+
+def test_a_rounded_count_never_overstates_and_understates_by_less_than_a_tenth() -> None:
+    for n in VALUES:
+        shown, more = shown_value(report.round_like_article(n))
+        assert shown <= n, (n, shown)  # "余" and the exact number never say more than was done
+        assert more == (shown != n), n  # "余" exactly when something was cut off
+        if n:
+            assert (n - shown) / n < 0.10, (n, shown)
+
+
+def test_english_rounding_groups_the_digits() -> None:
+    with translation.override("en"):
+        assert report.round_like_article(18_994).replace("over ", "").rstrip("余+") in ("18,000", "18,000余")
+
+
+def test_share_of_households_is_floored_and_100_only_when_complete() -> None:
+    assert report.share_text(18_994, 20_000) == "94.9%"
+    assert report.share_text(19_999, 20_000) == "99.9%"  # not "100%": one household was not visited
+    assert report.share_text(20_000, 20_000) == "100%"
+    assert report.share_text(1_300, 20_000) == "6.5%"
+    assert report.share_text(0, 0) == "—"
+
+
+def test_english_period_reads_as_dates_with_month_names() -> None:
+    with translation.override("en"):
+        assert report.period_label(date(2026, 1, 1), date(2026, 12, 5)) == "1 January – 5 December 2026"
+        assert report.period_label(date(2025, 11, 28), date(2026, 2, 3)) == "28 November 2025 – 3 February 2026"
+        assert "/" not in report.period_label(date(2026, 1, 1), date(2026, 5, 12))
 
 
 def figures(**changes: Any) -> report.Figures:
@@ -73,19 +124,33 @@ def figures(**changes: Any) -> report.Figures:
         "opinions_answered": 1_328,
         "problems_found": 950,
         "problems_solved": 932,
+        "households_total": 20_312,
+        "every_household_visited": True,
     }
     return report.Figures(**{**values, **changes})
 
 
 def test_sentence_with_the_articles_numbers_is_the_articles_sentence() -> None:
     assert report.report_sentence(figures()) == (
-        "2023年，16个居民区全覆盖走访居民2万余户、6万余人次，回应居民意见建议1300余条，主动发现并解决问题900余件。"
+        "2023年，16个居民区全覆盖走访居民2万余户、6.6万余人次，回应居民意见建议1300余条，主动发现并解决问题930余件。"
     )
 
 
 def test_sentence_does_not_claim_full_coverage_when_an_area_had_no_visit() -> None:
-    sentence = report.report_sentence(figures(areas_visited=12))
-    assert sentence.startswith("2023年，16个居民区中的12个走访居民2万余户")
+    sentence = report.report_sentence(
+        figures(areas_visited=12, every_household_visited=False, households_total=30_000)
+    )
+    assert sentence.startswith("2023年，16个居民区中的12个走访居民2万余户（占全部住户的67.7%）")
+    assert "全覆盖" not in sentence
+
+
+def test_sentence_gives_the_share_when_some_household_was_not_visited() -> None:
+    """The demo's 2025: every area had visits but about 6% of households were visited."""
+    sentence = report.report_sentence(
+        figures(start=date(2025, 1, 1), end=date(2025, 12, 31), households_visited=1_328, households_total=20_000,
+                every_household_visited=False)
+    )  # fmt: skip
+    assert sentence.startswith("2025年，16个居民区走访居民1300余户（占全部住户的6.6%）、")
     assert "全覆盖" not in sentence
 
 
@@ -98,7 +163,7 @@ def test_sentence_of_part_of_a_year_names_the_dates() -> None:
 
 def test_sentence_of_one_area_names_the_area() -> None:
     sentence = report.report_sentence(figures(area_name="恒德里", areas_total=1, areas_visited=1))
-    assert sentence.startswith("2023年，恒德里走访居民")
+    assert sentence.startswith("2023年，恒德里全覆盖走访居民")
 
 
 # --- a small world ----------------------------------------------------------------------------------------------
@@ -184,7 +249,7 @@ def build_year(world: World) -> World:
         (w.admin, "dispatch", at(2025, 5, 7, 10), {"departments": [w.department.pk]}),
         (w.liaison, "acknowledge", at(2025, 5, 7, 11), {}),
         (w.liaison, "department_start", at(2025, 5, 7, 12), {}),
-        (w.liaison, "department_resolve", at(2025, 5, 8), {}),
+        (w.liaison, "department_resolve", at(2025, 5, 8), {"note": "已现场整改完毕"}),
     )
     return w
 
@@ -222,8 +287,8 @@ def test_sentence_numbers_equal_direct_counts(year: World) -> None:
         "opinions_answered": 1,
         "problems_solved": 2,
     }
-    assert report.report_sentence(found) == (
-        "2025年，2个居民区全覆盖走访居民3户、4人次，回应居民意见建议1条，主动发现并解决问题2件。"
+    assert report.report_sentence(found) == (  # 304 was never visited: no 全覆盖, the share instead
+        "2025年，2个居民区走访居民3户（占全部住户的75%）、4人次，回应居民意见建议1条，主动发现并解决问题2件。"
     )
 
 
@@ -232,13 +297,15 @@ def test_area_report_counts_only_the_area(year: World) -> None:
     found = report.report_figures(scope, date(2025, 1, 1), date(2025, 12, 31))
     expected = direct_counts(Q(area=year.hengdeli))
     assert {key: getattr(found, key) for key in expected} == expected
-    assert report.report_sentence(found).startswith("2025年，恒德里走访居民2户、3人次")
+    assert report.report_sentence(found).startswith("2025年，恒德里走访居民2户（占全部住户的66.6%）、3人次")
 
 
 def test_partial_coverage_is_worded_as_m_of_n_areas(year: World) -> None:
     scope = report.report_scope(year.admin)
     found = report.report_figures(scope, date(2025, 1, 1), date(2025, 5, 31))  # 又一村's visit is in June
-    assert report.report_sentence(found).startswith("2025年1月1日至5月31日，2个居民区中的1个走访居民1户、2人次")
+    assert report.report_sentence(found).startswith(
+        "2025年1月1日至5月31日，2个居民区中的1个走访居民1户（占全部住户的25%）、2人次"
+    )
 
 
 def test_tables_count_visits_topics_whistles_and_departments(year: World) -> None:
@@ -293,8 +360,11 @@ def test_street_admin_sees_the_sentence_first_and_every_section(year: World, cli
     response = client.get(URL, {"year": "2025"})
     assert response.status_code == 200
     html = response.content.decode()
-    sentence = "2025年，2个居民区全覆盖走访居民3户、4人次，回应居民意见建议1条，主动发现并解决问题2件。"
+    sentence = (
+        "2025年，2个居民区走访居民3户（占全部住户的75%）、4人次，回应居民意见建议1条，主动发现并解决问题2件。"
+    )
     assert sentence in html
+    assert "两位有效数字" in html  # the rounding rule is written on the page
     assert html.index(sentence) < html.index('id="section-visits"')
     for section in ("visits", "topics", "whistles", "rates", "mechanisms"):
         assert f'id="section-{section}"' in html
@@ -308,6 +378,130 @@ def test_page_opens_on_this_year_to_date(year: World, client: Client) -> None:
     built = response.context["report"]
     today = built.end
     assert built.start == date(today.year, 1, 1)
+
+
+def test_full_coverage_only_when_every_household_of_the_scope_was_visited(year: World) -> None:
+    scope = report.report_scope(year.admin)
+    whole_year = (date(2025, 1, 1), date(2025, 12, 31))
+    assert not report.report_figures(scope, *whole_year).full_coverage
+    missing = Household.objects.filter(building__compound__area__street=year.street).exclude(
+        visits__visited_at__gte=at(2025, 1, 1, 0), visits__visited_at__lt=at(2026, 1, 1, 0)
+    )
+    assert missing.count() == 1  # 304
+    visit(year, missing.get(), at(2025, 9, 1))
+    found = report.report_figures(scope, *whole_year)
+    assert found.full_coverage
+    assert report.report_sentence(found).startswith("2025年，2个居民区全覆盖走访居民4户、5人次")
+    # A household visited only the year before does not count toward this year's 全覆盖.
+    assert not report.report_figures(scope, date(2025, 1, 1), date(2025, 8, 31)).full_coverage
+
+
+def test_this_years_report_names_at_least_nine_tenths_of_the_households_visited(
+    world: World, client: Client
+) -> None:
+    """Done-when of issue 11: 工作报告 for the current year names at least 90% of the households actually visited
+    (186 of them: the old rounding wrote "100余"), and says 全覆盖 only once every household was visited."""
+    today = timezone.localdate()
+    first_day = datetime.combine(date(today.year, 1, 1), datetime.min.time(), tzinfo=SHANGHAI)
+    building = world.household.building
+    rooms = Household.objects.bulk_create([Household(building=building, room=f"H{i}") for i in range(186)])
+    for i, household in enumerate(rooms):
+        visit(world, household, first_day + timedelta(hours=10 + i % 8, minutes=i))
+    client.force_login(world.admin)
+
+    def sentence() -> str:
+        response = client.get(URL)
+        assert response.status_code == 200
+        text = response.context["report"].sentence
+        assert text in response.content.decode()
+        return str(text)
+
+    def visited() -> int:
+        lo = first_day
+        hi = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
+        return len(
+            set(Visit.objects.filter(household__isnull=False, visited_at__gte=lo, visited_at__lt=hi).values_list(
+                "household_id", flat=True))
+        )  # fmt: skip
+
+    text = sentence()
+    named, _more = shown_value(re.search(r"走访居民([0-9.,万余]+)户", text).group(1))  # type: ignore[union-attr]
+    assert visited() == 186 and named >= 0.9 * 186 and named <= 186
+    assert "全覆盖" not in text  # the world's own households were not visited
+    for household in Household.objects.filter(building__compound__area__street=world.street).exclude(
+        pk__in=[h.pk for h in rooms]
+    ):
+        visit(world, household, first_day + timedelta(hours=9))
+    text = sentence()  # a new visit: the page counts again (not a stale cached report)
+    assert "全覆盖" in text
+    total = Household.objects.filter(building__compound__area__street=world.street).count()
+    named, _more = shown_value(re.search(r"走访居民([0-9.,万余]+)户", text).group(1))  # type: ignore[union-attr]
+    assert visited() == total and 0.9 * total <= named <= total
+
+
+def test_cached_report_equals_the_live_count_and_the_rollups(year: World) -> None:
+    """The page reads a report counted once per state of the data; its figures are the live count's, and the
+    visits and opinions it names are what the rollups hold for the same days."""
+    scope = report.report_scope(year.admin)
+    whole_year = (date(2025, 1, 1), date(2025, 12, 31))
+    cached = report.cached_report(scope, *whole_year)
+    assert cached.figures == report.build_report(scope, *whole_year).figures
+    assert report.cached_report(scope, *whole_year).computed_at == cached.computed_at  # served from the cache
+    rollups.rollups_refresh(street=year.street, start=whole_year[0], end=whole_year[1])
+    summed = DailyRollup.objects.filter(area__street=year.street, day__gte=whole_year[0], day__lte=whole_year[1])
+    totals = summed.aggregate(visits=Sum("household_visits"), opinions=Sum("opinions_received"))
+    fresh = report.cached_report(scope, *whole_year)
+    assert (fresh.figures.person_visits, fresh.figures.opinions_received) == (totals["visits"], totals["opinions"])
+    visit(year, year.household, at(2025, 10, 1))  # a new visit: the cached report is not served again
+    after = report.cached_report(scope, *whole_year)
+    assert after.figures.person_visits == fresh.figures.person_visits + 1
+    assert after.figures == report.build_report(scope, *whole_year).figures
+
+
+def test_cached_report_is_not_shared_between_an_area_head_and_another_scope(year: World, client: Client) -> None:
+    client.force_login(year.admin)
+    assert client.get(URL, YEAR_2025).context["report"].scope.area is None  # the street's report, now cached
+    client.force_login(year.head)
+    mine = client.get(URL, YEAR_2025).context["report"]
+    assert mine.scope.area == year.hengdeli and mine.figures.areas_total == 1
+    assert mine.scope.user == year.head
+
+
+def test_a_year_with_other_dates_is_refused_not_silently_ignored(year: World, client: Client) -> None:
+    """The period has one source of truth: 年度 2025 while the date fields still hold this year's dates is a
+    conflict the page names, not a 2026 report under a 2025 heading."""
+    client.force_login(year.admin)
+    today = timezone.localdate()
+    response = client.get(URL, {"year": "2025", "start": f"{today.year}-01-01", "end": today.isoformat()})
+    assert response.status_code == 400
+    assert "所选年度与填写的日期不一致" in response.content.decode()
+    assert (
+        client.get(URL, {"year": "2025", "start": "2025-02-01", "end": "2025-12-31", "format": "pdf"}).status_code
+        == 400
+    )
+
+
+def test_a_year_alone_or_with_its_own_dates_gives_that_year(year: World, client: Client) -> None:
+    client.force_login(year.admin)
+    for params in ({"year": "2025"}, {"year": "2025", **YEAR_2025}, {"year": "", **YEAR_2025}):
+        response = client.get(URL, params)
+        assert response.status_code == 200, params
+        built = response.context["report"]
+        assert (built.start, built.end) == (date(2025, 1, 1), date(2025, 12, 31)), params
+        assert built.sentence.startswith("2025年，")
+    # After a year was chosen the date fields are left empty, so choosing another year next time is not
+    # overridden by stale dates.
+    form = client.get(URL, {"year": "2025"}).context["form"]
+    assert form["start"].value() in (None, "") and form["end"].value() in (None, "")
+    assert str(form["year"].value()) == "2025"
+
+
+def test_english_report_title_reads_naturally(year: World, client: Client) -> None:
+    client.force_login(year.admin)
+    with translation.override("en"):
+        built = report.build_report(report.report_scope(year.admin), date(2025, 1, 1), date(2025, 5, 12))
+        assert "1 January – 12 May 2025" in built.title
+        assert "1/1" not in built.title
 
 
 @pytest.mark.parametrize("who", ["cadre", "other_cadre", "liaison", "nobody"])
@@ -324,7 +518,7 @@ def test_area_head_sees_own_area_and_is_refused_another(year: World, client: Cli
     response = client.get(URL, YEAR_2025)
     assert response.status_code == 200
     assert response.context["report"].scope.area == year.hengdeli
-    assert "2025年，恒德里走访居民2户、3人次" in response.content.decode()
+    assert "2025年，恒德里走访居民2户（占全部住户的66.6%）、3人次" in response.content.decode()
     assert client.get(URL, {**YEAR_2025, "area": "310106006009"}).status_code == 403
     assert client.get(URL, {**YEAR_2025, "area": "310106006009", "format": "xlsx"}).status_code == 403
 
@@ -333,7 +527,7 @@ def test_street_admin_picks_an_area_but_not_one_of_another_street(year: World, c
     client.force_login(year.admin)
     response = client.get(URL, {**YEAR_2025, "area": "310106006009"})
     assert response.status_code == 200
-    assert "2025年，又一村走访居民1户、1人次" in response.content.decode()
+    assert "2025年，又一村全覆盖走访居民1户、1人次" in response.content.decode()  # its one household
     elsewhere = factories.StreetFactory(code="310106007", name="石门二路街道")
     other = factories.AreaFactory(street=elsewhere, code="310106007001", name="别的街道的居民区")
     assert client.get(URL, {**YEAR_2025, "area": other.code}).status_code == 403
@@ -387,7 +581,7 @@ def test_pdf_download_holds_the_sentence_and_is_audited(year: World, client: Cli
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     text = pdf_text(response.content)
-    assert "全覆盖走访居民3户" in text
+    assert "走访居民3户（占全部住户的75%）" in text
     assert "城管" in text and "恒德里" in text
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT)
     assert entry.user == year.admin and entry.target_type == "insights.report"
@@ -401,7 +595,7 @@ def test_xlsx_download_has_one_sheet_per_table_and_is_audited(year: World, clien
     book = load_workbook(io.BytesIO(response.content), read_only=True)
     assert book.sheetnames == ["概要", "走访", "月度走访", "诉求主题", "吹哨", "职能部门", "三率", "常态化机制"]
     summary = {row[0]: row[1] for row in book["概要"].iter_rows(min_row=2, values_only=True)}
-    assert str(summary["报告语句"]).startswith("2025年，恒德里走访居民2户、3人次")
+    assert str(summary["报告语句"]).startswith("2025年，恒德里走访居民2户（占全部住户的66.6%）、3人次")
     assert summary["走访人次"] == 3
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT)
     assert entry.user == year.head and entry.detail["format"] == "xlsx" and entry.detail["area"] == "310106006006"

@@ -65,10 +65,23 @@ class ReportForm(forms.Form):
         ]
 
     def clean(self) -> dict[str, Any]:
+        """One source of truth for the period: a year, or a start and an end under 自定义期间. A year chosen with
+        dates of another period is refused (it would be unclear which the user meant); dates equal to the year's
+        own period are accepted (a bookmarked link)."""
         data = super().clean() or {}
         start, end, year = data.get("start"), data.get("end"), data.get("year")
-        if start or end or "start" in self.errors or "end" in self.errors:
-            # Dates typed mean a custom period, whatever the year select says.
+        dated = bool(start or end or "start" in self.errors or "end" in self.errors)
+        if year and dated:
+            if (start, end) != default_period(self.today, year):
+                self.add_error(
+                    "year",
+                    _(
+                        "所选年度与填写的日期不一致。按年度统计请清空开始和结束日期；"
+                        "按日期统计请把年度选为“自定义期间”。"
+                    ),
+                )
+            return data
+        if dated:
             if start is None and "start" not in self.errors:
                 self.add_error("start", _("自定义期间须填写开始日期。"))
             if end is None and "end" not in self.errors:
@@ -115,14 +128,18 @@ def report_page(request: AuthedRequest) -> HttpResponse:
         data["start"], data["end"] = default_period(today)
         data["year"] = today.year
     scope = report.report_scope(request.user, data.get("area") or "")
-    built = report.build_report(scope, data["start"], data["end"])
+    built = report.cached_report(scope, data["start"], data["end"])
 
     if wanted in FORMATS:
         if not scoping.can_export(request.user):
             raise PermissionDenied(_("您的角色不能下载报告。"))
         return _download(request, built, wanted)
 
-    shown = ReportForm(initial={**data, "year": data.get("year") or ""}, today=today)
+    # The form shows what was used: a year with its dates left empty, or 自定义期间 with the dates.
+    if data.get("year"):
+        shown = ReportForm(initial={**data, "start": None, "end": None}, today=today)
+    else:
+        shown = ReportForm(initial={**data, "year": ""}, today=today)
     query = {
         "area": scope.area.code if scope.area else "",
         "start": built.start.isoformat(),
