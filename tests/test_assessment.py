@@ -11,11 +11,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from ningju.core.models import AuditAction, AuditEntry, User
 from ningju.core.tables import read_table
 from ningju.core.workdays import workdays_between
+from ningju.demands import rates
 from ningju.demands.models import Demand, Kind, Source
 from ningju.demands.services import demand_act, demand_create
 from ningju.meetings import assessment
@@ -68,6 +70,12 @@ def visit(world: World, household: Any, cadre: User, when: datetime) -> Visit:
         visited_at=when,
         mode=VisitMode.FACE_TO_FACE,
     )
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Each test starts without cached scorecards (the local-memory cache outlives a test's database)."""
+    cache.clear()
 
 
 @dataclass
@@ -196,26 +204,28 @@ def test_cadre_indicators_equal_the_hand_counts(story: Story) -> None:
         "coverage": 1.0,
         "must_visit": 1.0,
         "found_solved": 1.0,  # 1 ÷ best 1
-        "response": 1.0,
-        "resolution": 0.5,
-        "satisfaction": 1.0,
+        "response": None,  # 2/2, 1/2, 1/1: fewer than MIN_RATE_SAMPLE demands, shown but not scored
+        "resolution": None,
+        "satisfaction": None,
         "overdue": 0.25,  # 1 ÷ (1 + 3)
         "troika": 0.5,
         "participation": 1.0,
         "training": 1.0,
     }
-    # (0.4×20 + 10 + 10 + 10 + 10 + 0.5×10 + 10 + 0.25×5 + 0.5×5 + 5 + 5) ÷ 100 × 100
-    assert cadre["score"] == 76.75
+    assert [cadre["indicators"][k]["sparse"] for k in assessment.RATE_KEYS] == [True] * 3
+    assert cadre["indicators"]["response"]["text"] == "100.0% (2/2)"  # the denominator is shown
+    # (0.4×20 + 10 + 10 + 10 + 0.25×5 + 0.5×5 + 5 + 5) ÷ (100 − 30 for the three sparse rates) × 100
+    assert cadre["score"] == 73.93
 
     other = rows["cadre-009-1"]
     assert values(other)["visits"] == 0.0
     assert values(other)["coverage"] == 0.0  # not paired: 又一村's 0 of 1
     assert values(other)["must_visit"] is None  # 又一村 has no must-visit household
-    assert scores(other)["satisfaction"] == 1.0
+    assert scores(other)["satisfaction"] is None  # 1/1: too few to score
     assert scores(other)["troika"] == 0.0  # 又一村: 0 of 1
     assert scores(other)["training"] == 0.0  # absent
-    # (0 + 0 + 10 + 10 + 10 + 10 + 5 + 0 + 0 + 0) ÷ (100 − 10 for must-visit) × 100
-    assert other["score"] == 50.0
+    # (0 + 0 + 10 + 5 + 0 + 0 + 0) ÷ (100 − 10 for must-visit − 30 for the sparse rates) × 100
+    assert other["score"] == 25.0
 
 
 def test_a_rate_without_data_is_left_out_and_the_weights_renormalised(story: Story) -> None:
@@ -248,9 +258,9 @@ def test_area_indicators_equal_the_hand_counts(story: Story) -> None:
         "participation": 2.0,
         "training": 1.0,  # mean of 2 and 0 hours
     }
-    # 0.2×20 + 5 + 10 + 10 + 10 + 5 + 10 + 0.25×5 + 2.5 + 5 + 5
-    assert hengdeli["score"] == 67.75
-    assert youyicun["score"] == 50.0
+    # (0.2×20 + 5 + 10 + 10 + 0.25×5 + 2.5 + 5 + 5) ÷ (100 − 30 for the sparse rates) × 100
+    assert hengdeli["score"] == 61.07
+    assert youyicun["score"] == 25.0
     assert [row.key for row in card.rows] == ["310106006006", "310106006009"]
 
 
@@ -258,8 +268,8 @@ def test_ranks_follow_the_total_and_ties_share_a_rank(story: Story) -> None:
     card = assessment.scorecard(story.world.street, "cadre", START, END)
     assert [(row.key, row.rank) for row in card.rows] == [
         ("cadre-006-1", 1),
-        ("cadre-009-1", 2),
-        ("head-006", 3),
+        ("head-006", 2),
+        ("cadre-009-1", 3),
     ]
     rows = [
         assessment.Row(key=k, label=k, area="", area_id=None, user_id=None, cells={}, score=s)
@@ -281,7 +291,7 @@ def test_page_shows_the_formula_the_table_and_the_own_row(client: Client, story:
     html = response.content.decode()
     assert "总分 = Σ(指标得分 × 权重) ÷ Σ(有数据指标的权重) × 100" in html
     assert 'data-key="cadre-006-1" data-rank="1" class="self"' in html
-    assert "76.8" in html
+    assert "73.9" in html
     assert 'id="issue-button"' not in html  # only the street administrator issues
     client.force_login(story.world.admin)
     assert 'id="issue-button"' in client.get(URL, SEPTEMBER).content.decode()
@@ -314,8 +324,22 @@ def test_rows_are_scoped_per_role(client: Client, story: Story) -> None:
             if f'data-key="{k}"' in html
         }
 
-    assert keys(w.admin, "cadre") == {"cadre-006-1", "cadre-009-1", "head-006"}
+    assert keys(w.admin, "cadre") == set()  # the street's cadres come grouped by area, an area's on demand
+    client.force_login(w.admin)
+    html = client.get(URL, {**SEPTEMBER, "by": "cadre"}).content.decode()
+    assert f'data-area="{w.hengdeli.pk}"' in html and f'data-area="{w.youyicun.pk}"' in html
+
+    def area_keys(user: User, area: Any) -> set[str]:
+        client.force_login(user)
+        html = client.get(URL, {**SEPTEMBER, "by": "cadre", "area": area}).content.decode()
+        return {k for k in ("cadre-006-1", "cadre-009-1", "head-006") if f'data-key="{k}"' in html}
+
+    assert area_keys(w.admin, w.hengdeli.pk) == {"cadre-006-1", "head-006"}
+    assert area_keys(w.admin, w.youyicun.pk) == {"cadre-009-1"}
     assert keys(w.head, "cadre") == {"cadre-006-1", "head-006"}
+    # Asking for another area's cadres shows an area head nothing more than their own area.
+    assert area_keys(w.head, w.youyicun.pk) == {"cadre-006-1", "head-006"}
+    assert area_keys(w.cadre, w.youyicun.pk) == {"cadre-006-1"}
     assert keys(w.cadre, "cadre") == {"cadre-006-1"}
     for user in (w.admin, w.head, w.cadre, w.other_cadre):
         assert keys(user, "area") == {"310106006006", "310106006009"}
@@ -358,9 +382,9 @@ def test_an_issued_scorecard_stays_as_issued(client: Client, story: Story) -> No
     assert (issue.subject, issue.start, issue.end, issue.issued_by) == ("cadre", START, END, w.admin)
     assert issue.weights == assessment.DEFAULT_WEIGHTS
     assert [(r["key"], r["rank"], r["score"]) for r in issue.rows] == [
-        ("cadre-006-1", 1, 76.75),
-        ("cadre-009-1", 2, 50.0),
-        ("head-006", 3, 39.29),
+        ("cadre-006-1", 1, 73.93),
+        ("head-006", 2, 39.29),
+        ("cadre-009-1", 3, 25.0),
     ]
 
     def table(html: str) -> str:
@@ -376,11 +400,11 @@ def test_an_issued_scorecard_stays_as_issued(client: Client, story: Story) -> No
             )
     ScoreWeights.objects.create(street=w.street, weights={**assessment.DEFAULT_WEIGHTS, "visits": 90})
     live = rows_by_key(assessment.scorecard(w.street, "cadre", START, END))
-    assert live["cadre-009-1"]["score"] != 50.0
+    assert live["cadre-009-1"]["score"] != 25.0
 
     after = table(client.get(f"{URL}{issue.pk}/").content.decode())
     assert after == before
-    assert "76.8" in after and "50.0" in after
+    assert "73.9" in after and "25.0" in after
     # The history list on the page links to it; an area user reads it (only the rows they may see).
     assert f"{URL}{issue.pk}/" in client.get(URL).content.decode()
     client.force_login(w.cadre)
@@ -398,7 +422,7 @@ def test_xlsx_is_the_table_and_is_audited(client: Client, story: Story) -> None:
     table = read_table(io.BytesIO(response.content), "scorecards.xlsx")
     rows = list(table.rows) if hasattr(table, "rows") else list(table)
     flat = str(rows)
-    assert "恒德里" in flat and "67.75" in flat
+    assert "恒德里" in flat and "61.07" in flat
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT)
     assert entry.target_type == "meetings.scorecards"
     assert entry.detail["rows"] == 2 and entry.detail["subject"] == "area"
@@ -409,3 +433,138 @@ def test_period_is_counted_only_up_to_today(story: Story) -> None:
     tomorrow = date.today() + timedelta(days=1)
     card = assessment.scorecard(story.world.street, "cadre", tomorrow, tomorrow + timedelta(days=30))
     assert all(row.as_json()["indicators"]["visits"]["value"] is None for row in card.rows)
+
+
+def test_a_rate_on_fewer_than_five_demands_shows_its_counts_and_is_not_scored(
+    client: Client, story: Story
+) -> None:
+    """The month's ranking must not rest on 2 of 2: a rate below MIN_RATE_SAMPLE demands is shown with its
+    denominator and "样本不足" (the rule in its tooltip) and counts neither for the total nor for the rank."""
+    assert assessment.MIN_RATE_SAMPLE == 5
+    few = assessment._rate_cells([rates.Rate(4, 4), rates.Rate(0, 4), rates.Rate(1, 1)])
+    enough = assessment._rate_cells([rates.Rate(5, 5), rates.Rate(4, 5), rates.Rate(0, 0)])
+    assert [(c.text, c.score, c.sparse) for c in few.values()] == [
+        ("100.0% (4/4)", None, True),
+        ("0.0% (0/4)", None, True),
+        ("100.0% (1/1)", None, True),
+    ]
+    assert [(c.text, c.score, c.sparse) for c in enough.values()] == [
+        ("100.0% (5/5)", 1.0, False),
+        ("80.0% (4/5)", 0.8, False),
+        ("—", None, False),  # no data at all
+    ]
+    # A perfect 1/1 no longer outranks a cadre with a fuller record: cadre-009-1 (1/1 everywhere) is last.
+    card = assessment.scorecard(story.world.street, "cadre", START, END)
+    assert [row.key for row in card.rows][-1] == "cadre-009-1"
+
+    client.force_login(story.world.cadre)
+    html = client.get(URL, SEPTEMBER).content.decode()
+    cell = html[html.index('data-indicator="response"') :]
+    cell = cell[: cell.index("</td>")]
+    assert "100.0% (2/2)" in cell and "样本不足" in cell
+    assert f'title="{assessment.SPARSE_RULE}"' in cell
+    assert str(assessment.SPARSE_RULE) in html  # the rule is written on the page, not only in a tooltip
+
+
+def test_headers_are_short_labels_with_the_full_name_and_formula_on_hover(client: Client, story: Story) -> None:
+    client.force_login(story.world.admin)
+    html = client.get(URL, {**SEPTEMBER, "by": "area"}).content.decode()
+    head = html[html.index("<thead") : html.index("</thead>")]
+    assert ">培训学时</abbr>" in head and ">三驾马车</abbr>" in head
+    assert 'title="三驾马车合署办公完成率：' in head
+    assert "table-scroll" in html and "sticky-first" in html
+
+
+def test_the_cadre_tab_of_the_street_is_grouped_by_area_with_a_summary(client: Client, story: Story) -> None:
+    w = story.world
+    client.force_login(w.admin)
+    html = client.get(URL, {**SEPTEMBER, "by": "cadre"}).content.decode()
+    groups = html[
+        html.index('id="scorecard-groups"') : html.index("</table>", html.index('id="scorecard-groups"'))
+    ]
+    hengdeli = groups[groups.index(f'data-area="{w.hengdeli.pk}"') :]
+    hengdeli = hengdeli[: hengdeli.index("</tr>")]
+    # two cadres, mean of 73.93 and 39.29, street-wide ranks 1 and 2
+    assert ">2<" in hengdeli and "56.6" in hengdeli and "1–2" in hengdeli
+    assert f"area={w.hengdeli.pk}" in hengdeli
+    # Hostile or stale area parameters fall back to the summary.
+    for bad in ("x", "999999", "-1", f"{w.hengdeli.pk}0"):
+        page = client.get(URL, {**SEPTEMBER, "by": "cadre", "area": bad})
+        assert page.status_code == 200 and 'id="scorecard-groups"' in page.content.decode()
+    # The area tab (one row per area) and the xlsx (every row) are not grouped.
+    assert 'id="scorecard-groups"' not in client.get(URL, {**SEPTEMBER, "by": "area"}).content.decode()
+    sheet = client.get(URL, {**SEPTEMBER, "by": "cadre", "format": "xlsx"})
+    assert AuditEntry.objects.get(action=AuditAction.EXPORT).detail["rows"] == 3 and sheet.status_code == 200
+
+
+def test_the_cached_scorecard_equals_the_live_one_and_follows_the_data(story: Story) -> None:
+    w = story.world
+    now = datetime(2025, 10, 9, 10, tzinfo=SHANGHAI)
+
+    def as_json(card: assessment.Scorecard) -> list[dict[str, Any]]:
+        return [row.as_json() for row in card.rows]
+
+    for subject in ("cadre", "area"):
+        cached = assessment.scorecard_cached(w.street, subject, START, END, now=now)
+        assert as_json(cached) == as_json(assessment.scorecard(w.street, subject, START, END, now=now))
+    assert cached.computed_at == now
+
+    # Read again a minute later: the stored figures (computed_at unchanged), not a recomputation.
+    again = assessment.scorecard_cached(w.street, "cadre", START, END, now=now + timedelta(minutes=1))
+    assert again.computed_at == now
+
+    # A new visit changes the fingerprint: recomputed, and equal to the live figures again.
+    for day in workdays_between(START, END):
+        visit(w, w.other_household, w.other_cadre, datetime(day.year, day.month, day.day, 9, tzinfo=SHANGHAI))
+    later = now + timedelta(minutes=2)
+    fresh = assessment.scorecard_cached(w.street, "cadre", START, END, now=later)
+    assert fresh.computed_at == later
+    assert as_json(fresh) == as_json(assessment.scorecard(w.street, "cadre", START, END, now=later))
+    assert {r.key: r.cells["visits"].value for r in fresh.rows}["cadre-009-1"] == 1.0
+
+    # New weights, an open demand's deadline passing, and the cache's time limit each recompute as well.
+    ScoreWeights.objects.create(street=w.street, weights={**assessment.DEFAULT_WEIGHTS, "visits": 90})
+    weighed_at = later + timedelta(minutes=1)
+    weighed = assessment.scorecard_cached(w.street, "cadre", START, END, now=weighed_at)
+    assert weighed.weights["visits"] == 90
+    assert as_json(weighed) == as_json(assessment.scorecard(w.street, "cadre", START, END, now=weighed_at))
+    due = later + timedelta(minutes=8)  # d2, still open, now has a deadline ahead (as after an extension)
+    Demand.objects.filter(pk=story.d2.pk).update(due_at=due)
+    cache.clear()
+    stamp = later + timedelta(minutes=2)
+    assert assessment.scorecard_cached(w.street, "cadre", START, END, now=stamp).computed_at == stamp
+    before_due = due - timedelta(seconds=1)
+    assert assessment.scorecard_cached(w.street, "cadre", START, END, now=before_due).computed_at == stamp
+    past_due = due + timedelta(seconds=1)
+    assert assessment.scorecard_cached(w.street, "cadre", START, END, now=past_due).computed_at == past_due
+    expired = past_due + timedelta(seconds=assessment.CACHE_SECONDS)
+    assert assessment.scorecard_cached(w.street, "cadre", START, END, now=expired).computed_at == expired
+
+
+def test_the_page_reads_the_cache_instead_of_computing_the_street(
+    client: Client, story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.force_login(story.world.admin)
+    first = client.get(URL, {**SEPTEMBER, "by": "area"}).content.decode()
+    assert "数据更新于" in first
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the scorecard was computed again")
+
+    monkeypatch.setattr(assessment, "_ranked", refuse)
+    second = client.get(URL, {**SEPTEMBER, "by": "cadre", "area": story.world.hengdeli.pk}).content.decode()
+    assert 'data-key="cadre-006-1"' in second
+    # Issuing freezes live figures, never the cache.
+    with pytest.raises(AssertionError, match="computed again"):
+        client.post(URL, {**SEPTEMBER, "by": "cadre"})
+
+
+def test_warming_fills_this_month_and_this_year(story: Story) -> None:
+    assessment.scorecards_warm(story.world.street)
+    today = date.today()
+    for period in (rates.THIS_MONTH, rates.THIS_YEAR):
+        start, end = rates.period_dates(period, today)
+        key = assessment.CACHE_KEY.format(
+            street=story.world.street.pk, start=start.isoformat(), end=end.isoformat()
+        )
+        assert cache.get(key)["rows"].keys() == {"cadre", "area"}

@@ -15,11 +15,12 @@ weights are renormalised over the indicators that had data:
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext
@@ -28,26 +29,32 @@ from django.utils.translation import gettext_lazy as _
 from ningju.core import scoping
 from ningju.core.audit import audit
 from ningju.core.errors import ApplicationError
-from ningju.core.models import AuditAction, Role, User
+from ningju.core.models import AuditAction, CalendarYear, Role, User, WorkdayOverride
 from ningju.demands import rates, services
-from ningju.demands.models import Demand, Kind, Source
+from ningju.demands.models import Demand, DemandEvent, Kind, Source
 from ningju.demands.selectors import OPEN_STATES, alert_q
 from ningju.demands.workflow import DeadlineStage, State
 from ningju.meetings import participation
 from ningju.meetings.models import (
     ActionItem,
+    ActionProgress,
     ActionStatus,
     Attendee,
+    Event,
+    Meeting,
+    MeetingStatus,
     Registration,
     ScorecardIssue,
     ScorecardSubject,
     ScoreWeights,
+    TrainingAttendance,
+    TrainingSession,
 )
 from ningju.meetings.participation import training_hours
 from ningju.meetings.troika import troika_compliance
-from ningju.registry.models import Household, ResidentialArea, Street
+from ningju.registry.models import Household, Resident, ResidentialArea, Street
 from ningju.visits import coverage, rules
-from ningju.visits.models import Pairing
+from ningju.visits.models import Pairing, Visit, VisitRule, VisitSettings
 
 CADRE, AREA = ScorecardSubject.CADRE.value, ScorecardSubject.AREA.value
 
@@ -57,6 +64,11 @@ class Indicator:
     key: str
     label: Promise
     formula: Promise  # how the value is counted and scored, shown on the page under the formula
+    short: Promise | None = None  # the column header where the full label would wrap into a tower of characters
+
+    @property
+    def header(self) -> Promise:
+        return self.short or self.label
 
 
 INDICATORS: list[Indicator] = [
@@ -67,16 +79,19 @@ INDICATORS: list[Indicator] = [
             "走访户次 ÷ 统计期间内截至今天的工作日数（居民区取其干部的平均值）；"
             "得分 = min(1, 日均户数 ÷ 每日最低走访户数)。"
         ),
+        _("日均走访"),
     ),
     Indicator(
         "coverage",
         _("走访覆盖率"),
         _("期间内至少走访一次的户数 ÷ 户数（干部按当前包联楼栋的户，未包联的按所在居民区）；得分 = 覆盖率。"),
+        _("覆盖率"),
     ),
     Indicator(
         "must_visit",
         _("必访对象完成率"),
         _("截至期末（或今天）所在的周期内已走访的必访户 ÷ 必访户（与走访覆盖页相同）；得分 = 完成率。"),
+        _("必访完成"),
     ),
     Indicator(
         "found_solved",
@@ -85,14 +100,28 @@ INDICATORS: list[Indicator] = [
             "期间内受理、来源为走访或巡查、类型为问题、已办结或已结案的诉求数（干部按首问负责人，居民区按所属"
             "居民区）；得分 = 数量 ÷ 同组最高数量。"
         ),
+        _("发现解决"),
     ),
-    Indicator("response", _("响应率"), _("与“响应率、解决率、满意率”页面的数字相同；得分 = 响应率。")),
-    Indicator("resolution", _("解决率"), _("与“响应率、解决率、满意率”页面的数字相同；得分 = 解决率。")),
-    Indicator("satisfaction", _("满意率"), _("与“响应率、解决率、满意率”页面的数字相同；得分 = 满意率。")),
+    Indicator(
+        "response",
+        _("响应率"),
+        _("与“响应率、解决率、满意率”页面的数字相同；得分 = 响应率；分母不足 5 件时“样本不足”，不计入总分。"),
+    ),
+    Indicator(
+        "resolution",
+        _("解决率"),
+        _("与“响应率、解决率、满意率”页面的数字相同；得分 = 解决率；分母不足 5 件时“样本不足”，不计入总分。"),
+    ),
+    Indicator(
+        "satisfaction",
+        _("满意率"),
+        _("与“响应率、解决率、满意率”页面的数字相同；得分 = 满意率；分母不足 5 件时“样本不足”，不计入总分。"),
+    ),
     Indicator(
         "overdue",
         _("超时事项数"),
         _("当前未结案且已超时（红色）的诉求数 + 已过完成时限仍未完成的行动事项数；得分 = 1 ÷ (1 + 超时事项数)。"),
+        _("超时事项"),
     ),
     Indicator(
         "troika",
@@ -100,11 +129,13 @@ INDICATORS: list[Indicator] = [
         _(
             "已召开的次数 ÷ 应召开的次数（每个小区每月一次，统计到今天；干部按所在居民区）；得分 = 完成率（最高 1）。"
         ),
+        _("三驾马车"),
     ),
     Indicator(
         "participation",
         _("社区活动参与人次"),
         _("期间内居民区举办的活动的签到人次（干部按所在居民区）；得分 = 人次 ÷ 同组最高人次。"),
+        _("活动人次"),
     ),
     Indicator(
         "training",
@@ -131,11 +162,20 @@ DEFAULT_WEIGHTS: dict[str, int] = {
 }
 MAX_WEIGHT = 100
 
+# The three demand rates are samples of how demands are handled: 2 of 2 says little about a cadre, and a month often
+# gives no more. Below this many demands a rate is shown with its counts and "样本不足" but scores nothing, so no rank
+# rests on it. Coverage, must-visit and troika figures are counts of whole populations (every household, every
+# compound-month), not samples, and always score.
+MIN_RATE_SAMPLE = 5
+RATE_KEYS = ("response", "resolution", "satisfaction")
+SPARSE_RULE = _("样本不足：分母少于 5 件，比率偶然性太大，不计入总分和排名。")
+
 FORMULA = _("总分 = Σ(指标得分 × 权重) ÷ Σ(有数据指标的权重) × 100")
 FORMULA_NOTE = _(
     "各指标得分在 0 至 1 之间。某项指标没有可统计的数据（如比率分母为 0、没有必访户）时，该项不计入，"
     "其权重也不计入分母，其余指标的权重按比例放大；所有指标都没有数据时总分显示“—”。"
-    "得分相同的并列同一名次。"
+    "得分相同的并列同一名次。响应率、解决率、满意率的分母少于 5 件时显示“样本不足”，按没有数据处理，"
+    "月度排名因此不靠两三件诉求的偶然结果。"
 )
 
 
@@ -172,9 +212,10 @@ class Cell:
     value: float | None  # None: no data
     text: str
     score: float | None  # 0..1, None: left out of the total
+    sparse: bool = False  # a rate on fewer than MIN_RATE_SAMPLE demands: shown, not scored
 
     def as_json(self) -> dict[str, Any]:
-        return {"value": self.value, "text": self.text, "score": self.score}
+        return {"value": self.value, "text": self.text, "score": self.score, "sparse": self.sparse}
 
 
 @dataclass
@@ -430,12 +471,14 @@ def _fraction_cell(pair: tuple[int, int] | None) -> Cell:
 
 def _rate_cells(found: list[rates.Rate] | None) -> dict[str, Cell]:
     cells = {}
-    for key, rate in zip(("response", "resolution", "satisfaction"), found or [rates.Rate(0, 0)] * 3, strict=True):
+    for key, rate in zip(RATE_KEYS, found or [rates.Rate(0, 0)] * 3, strict=True):
         value = rate.percent / 100 if rate.percent is not None else None
+        sparse = value is not None and rate.denominator < MIN_RATE_SAMPLE
         cells[key] = Cell(
             None if value is None else round(value, 4),
             f"{rate.text} ({rate.counts})" if value is not None else "—",
-            value,
+            None if sparse else value,
+            sparse,
         )
     return cells
 
@@ -546,24 +589,152 @@ class Scorecard:
     end: date
     weights: dict[str, int]
     rows: list[Row]  # ranked
+    computed_at: datetime | None = None  # when the figures were computed (a cached scorecard may be minutes old)
 
 
 def street_areas(street: Street) -> list[ResidentialArea]:
     return list(ResidentialArea.objects.filter(street=street).select_related("street").order_by("code"))
 
 
-def scorecard(street: Street, subject: str, start: date, end: date, *, now: datetime | None = None) -> Scorecard:
-    """The whole street's ranked scorecard of `subject` ("cadre" or "area") for [start, end] with the weights in
-    force; which rows a user sees is `visible_rows`'s business."""
-    now = now or timezone.now()
+def _ranked(
+    street: Street, start: date, end: date, now: datetime, subjects: Iterable[str]
+) -> tuple[dict[str, int], dict[str, list[Row]]]:
+    """The weights in force and the ranked rows of each subject, from one reading of the street's facts."""
     areas = street_areas(street)
     cadres = list(street_cadres(areas).order_by("area__code", "full_name", "username"))
     weights = weights_for(street.pk)
     facts = street_facts(street, areas, cadres, start, end, now)
-    rows = cadre_rows(facts, cadres, areas) if subject == CADRE else area_rows(facts, cadres, areas)
-    for row in rows:
-        row.score = total_score(row.cells, weights)
-    return Scorecard(street=street, subject=subject, start=start, end=end, weights=weights, rows=rank_rows(rows))
+    ranked = {}
+    for subject in subjects:
+        rows = cadre_rows(facts, cadres, areas) if subject == CADRE else area_rows(facts, cadres, areas)
+        for row in rows:
+            row.score = total_score(row.cells, weights)
+        ranked[subject] = rank_rows(rows)
+    return weights, ranked
+
+
+def scorecard(street: Street, subject: str, start: date, end: date, *, now: datetime | None = None) -> Scorecard:
+    """The whole street's ranked scorecard of `subject` ("cadre" or "area") for [start, end] with the weights in
+    force, computed now from the raw rows; which rows a user sees is `visible_rows`'s business."""
+    now = now or timezone.now()
+    weights, ranked = _ranked(street, start, end, now, [subject])
+    return Scorecard(
+        street=street,
+        subject=subject,
+        start=start,
+        end=end,
+        weights=weights,
+        rows=ranked[subject],
+        computed_at=now,
+    )
+
+
+# --- the cached scorecard ---------------------------------------------------------------------------------------
+#
+# Computing a street-year reads every visit, demand and event of the year (about a second on the demo street); the
+# page reads it from the cache instead. An entry holds both subjects of one street and period and is used only while
+#   * the data fingerprint is unchanged: counts and newest ids of every table the figures read (a new visit, a demand
+#     step, a training attendance, a household's tags through their history rows, new weights …), and
+#   * it is not past `valid_until`: the next local midnight (today's date bounds the working days, must-visit periods,
+#     troika months and late action items), the next moment an open demand's deadline passes (the overdue count), and
+#     at most CACHE_SECONDS after it was computed (what the fingerprint cannot see: an edited visit time, a rate's
+#     first-contact deadline running out).
+# Anything else is computed afresh and stored; the meetings task warms this month and this year every few minutes.
+
+CACHE_SECONDS = 600
+WARM_MARGIN = timedelta(minutes=6)  # the warm task runs every 5 minutes: refresh what would expire before the next
+CACHE_KEY = "ningju:scorecards:v1:{street}:{start}:{end}"
+
+
+def _fingerprint() -> tuple[Any, ...]:
+    """Counts and newest ids of what the scorecards read (all streets: a change elsewhere only costs a recompute)."""
+
+    def tally(queryset: QuerySet[Any], **extra: Any) -> tuple[Any, ...]:
+        return tuple(queryset.order_by().aggregate(n=Count("pk"), newest=Max("pk"), **extra).values())
+
+    return (
+        tally(Visit.objects.all()),
+        tally(Demand.objects.all()),
+        tally(DemandEvent.objects.all()),
+        tally(
+            ActionItem.objects.all(),
+            open=Count("pk", filter=Q(status__in=[ActionStatus.OPEN, ActionStatus.IN_PROGRESS])),
+        ),
+        tally(ActionProgress.objects.all()),
+        tally(Meeting.objects.all(), held=Count("pk", filter=Q(status=MeetingStatus.HELD))),
+        tally(Attendee.objects.all()),
+        tally(Event.objects.all()),
+        tally(Registration.objects.all(), attended=Count("pk", filter=Q(attended=True))),
+        tally(TrainingSession.objects.all()),
+        tally(TrainingAttendance.objects.all(), attended=Count("pk", filter=Q(attended=True))),
+        tally(Pairing.objects.all(), ended=Count("pk", filter=Q(ended_on__isnull=False))),
+        tally(Household.history.model.objects.all()),  # edits and tag changes leave history rows
+        tally(Resident.history.model.objects.all()),
+        tally(
+            User.objects.filter(is_active=True, role__in=scoping.AREA_ROLES), areas=Count("area", distinct=True)
+        ),
+        tally(ScoreWeights.objects.all()),
+        tally(VisitRule.objects.all()),
+        tally(VisitSettings.objects.all()),
+        tally(WorkdayOverride.objects.all()),
+        tally(CalendarYear.objects.all()),
+    )
+
+
+def _valid_until(street: Street, now: datetime) -> datetime:
+    midnight = datetime.combine(
+        timezone.localdate(now) + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
+    )
+    next_red = (
+        Demand.objects.filter(area__street=street.pk, state__in=OPEN_STATES, due_at__gte=now)
+        .order_by()
+        .aggregate(first=Min("due_at"))["first"]
+    )
+    return min(d for d in (now + timedelta(seconds=CACHE_SECONDS), midnight, next_red) if d is not None)
+
+
+def scorecard_cached(
+    street: Street, subject: str, start: date, end: date, *, now: datetime | None = None, warm: bool = False
+) -> Scorecard:
+    """`scorecard`, read from the cache while its entry is still exact (see above), computed and stored otherwise.
+    `warm`: the background task, which also refreshes an entry about to expire."""
+    now = now or timezone.now()
+    key = CACHE_KEY.format(street=street.pk, start=start.isoformat(), end=end.isoformat())
+    fingerprint = _fingerprint()
+    entry = cache.get(key)
+    margin = WARM_MARGIN if warm else timedelta(0)
+    if not (
+        isinstance(entry, dict)
+        and entry.get("fingerprint") == fingerprint
+        and entry["computed_at"] <= now < entry["valid_until"] - margin
+    ):
+        weights, ranked = _ranked(street, start, end, now, (CADRE, AREA))
+        entry = {
+            "fingerprint": fingerprint,
+            "computed_at": now,
+            "valid_until": _valid_until(street, now),
+            "weights": weights,
+            "rows": ranked,
+        }
+        cache.set(key, entry, timeout=CACHE_SECONDS)
+    return Scorecard(
+        street=street,
+        subject=subject,
+        start=start,
+        end=end,
+        weights=entry["weights"],
+        rows=entry["rows"][subject],
+        computed_at=entry["computed_at"],
+    )
+
+
+def scorecards_warm(street: Street, *, now: datetime | None = None) -> None:
+    """Compute this month's and this year's scorecards ahead of the readers (the pages' default periods)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    for period in (rates.THIS_MONTH, rates.THIS_YEAR):
+        start, end = rates.period_dates(period, today)
+        scorecard_cached(street, CADRE, start, end, now=now, warm=True)
 
 
 # --- who sees what ----------------------------------------------------------------------------------------------

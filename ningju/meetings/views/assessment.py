@@ -47,7 +47,7 @@ def _options(request: AuthedRequest) -> tuple[PeriodForm, dict[str, Any], bool]:
     start, end = rates.period_dates(rates.THIS_MONTH, today)
     defaults = {"period": rates.THIS_MONTH, "start": start, "end": end, "by": assessment.CADRE}
     params = request.GET.copy() if request.method == "GET" else request.POST.copy()
-    for name in ("format", "sort", "page", "csrfmiddlewaretoken"):
+    for name in ("format", "sort", "page", "area", "csrfmiddlewaretoken"):
         params.pop(name, None)
     form = PeriodForm(params or None, initial=defaults, groupings=SUBJECTS, today=today)
     form.fields["by"].choices = [(key, ScorecardSubject(key).label) for key in SUBJECTS]  # type: ignore[attr-defined]
@@ -105,6 +105,36 @@ def _lines(request: AuthedRequest, subject: str, rows: list[dict[str, Any]]) -> 
     ]
 
 
+def _groups(rows: list[dict[str, Any]], options: dict[str, Any], sort: str) -> list[dict[str, Any]]:
+    """One summary line per area of the cadre rows: how many cadres, their mean total and their best and worst
+    street-wide ranks, with the link that opens the area's cadres."""
+    by_area: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_area.setdefault(row["area_id"], []).append(row)
+    groups = []
+    for area_id, members in by_area.items():
+        scored = [r["score"] for r in members if r["score"] is not None]
+        ranks = [r["rank"] for r in members if r["score"] is not None]
+        groups.append(
+            {
+                "area_id": area_id,
+                "area": members[0]["area"],
+                "count": len(members),
+                "mean": round(sum(scored) / len(scored), 2) if scored else None,
+                "best": min(ranks, default=None),
+                "worst": max(ranks, default=None),
+                "query": _query(options, area=str(area_id), sort=sort),
+            }
+        )
+    return sorted(groups, key=lambda g: (g["mean"] is None, -(g["mean"] or 0), g["area"]))
+
+
+def _area_asked(request: AuthedRequest, rows: list[dict[str, Any]]) -> int | None:
+    """The area whose cadres are asked for, if it is one of the areas among the rows the user may see."""
+    asked = request.GET.get("area", "")
+    return int(asked) if asked.isdigit() and any(r["area_id"] == int(asked) for r in rows) else None
+
+
 def _issues(request: AuthedRequest) -> Any:
     issues = scoping.visible(request.user, ScorecardIssue.objects.select_related("issued_by"))
     return Paginator(issues.order_by("-issued_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -118,7 +148,7 @@ def scorecards(request: AuthedRequest) -> HttpResponse:
     form, options, valid = _options(request)
     street = assessment.viewer_street(request.user)
     subject = options["by"]
-    card = assessment.scorecard(street, subject, options["start"], options["end"])
+    card = assessment.scorecard_cached(street, subject, options["start"], options["end"])
     rows = assessment.visible_rows(request.user, subject, [row.as_json() for row in card.rows])
     sort = request.GET.get("sort", "total")
     sort = sort if sort in SORTS else "total"
@@ -145,17 +175,33 @@ def _context(
     sort: str,
 ) -> dict[str, Any]:
     subject = options["by"]
+    # The street administrator's cadre tab has hundreds of rows: one summary line per area, an area's cadres on
+    # demand (`area`); an area head's and a cadre's rows are one area already.
+    grouped = subject == assessment.CADRE and len({r["area_id"] for r in rows}) > 1
+    area = _area_asked(request, rows) if grouped else None
+    shown = [r for r in rows if r["area_id"] == area] if area is not None else rows
     return {
         "form": form,
         "options": options,
         "card": card,
         "subject": subject,
-        "lines": _lines(request, subject, _sorted(rows, sort)),
+        "groups": _groups(rows, options, sort) if grouped and area is None else [],
+        "area": area,
+        "area_name": shown[0]["area"] if area is not None else "",
+        "all_query": _query(options, sort=sort),
+        "lines": [] if grouped and area is None else _lines(request, subject, _sorted(shown, sort)),
+        "sparse_rule": assessment.SPARSE_RULE,
+        "min_sample": assessment.MIN_RATE_SAMPLE,
         "indicators": assessment.INDICATORS,
         "columns": [(i, card.weights.get(i.key, 0)) for i in assessment.INDICATORS],
         "sort": sort,
         "sorts": [
-            {"key": key, "query": _query(options, sort=key), "current": key == sort} for key in ("total", "name")
+            {
+                "key": key,
+                "query": _query(options, sort=key, **({"area": str(area)} if area else {})),
+                "current": key == sort,
+            }
+            for key in ("total", "name")
         ],
         "tabs": [
             {
@@ -332,6 +378,7 @@ def scorecard_issue(request: AuthedRequest, pk: int) -> HttpResponse:
             "weight_rows": [(i.label, weights.get(i.key, "—")) for i in assessment.INDICATORS],
             "formula": assessment.FORMULA,
             "formula_note": assessment.FORMULA_NOTE,
+            "sparse_rule": assessment.SPARSE_RULE,
         },
     )
 
