@@ -201,8 +201,9 @@ def test_liaison_sees_only_what_was_dispatched_to_their_department(world: World)
     todo = dispatched(world, "刚派来的诉求")
     working = step(dispatched(world, "正在处置的诉求"), world.liaison, "acknowledge")
     done = dispatched(world, "已办结的诉求")
-    for action in ("acknowledge", "department_start", "department_resolve"):
+    for action in ("acknowledge", "department_start"):
         done = step(done, world.liaison, action)
+    done = step(done, world.liaison, "department_resolve", note="已现场整改完毕")
     returned = step(dispatched(world, "退回的诉求"), world.liaison, "return_order", reason="不属本部门")
     never = at_street_desk(world, "未派单的诉求")
 

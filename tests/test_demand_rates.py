@@ -119,7 +119,7 @@ def story(world: World) -> Story:
         (w.admin, "dispatch", at(10, 13), {"departments": [w.department.pk]}),
         (w.liaison, "acknowledge", at(10, 14, 17), {}),
         (w.liaison, "department_start", at(10, 15), {}),
-        (w.liaison, "department_resolve", at(10, 16), {}),
+        (w.liaison, "department_resolve", at(10, 16), {"note": "已现场整改完毕"}),
         (w.other_cadre, "request_callback", at(10, 16, 15), {}),
         (w.other_cadre, "callback", at(10, 17), {"callback_result": "basically_satisfied"}),
     )

@@ -40,6 +40,7 @@ ALL_INPUTS: dict[str, Any] = {
     "callback_result": "satisfied",
     "target": 42,
     "days": 3,
+    "note": "已约谈店主，限时整改",
 }
 
 
@@ -245,6 +246,44 @@ def test_wrong_role_is_told_who_may(state: State, action: Action, persona: Perso
     assert refused.value.message == message
 
 
+def test_the_head_whistles_wherever_the_area_holds_the_demand_unanswered() -> None:
+    """DOMAIN.md: the area handles it, and if it cannot, its head whistles. The head may know that at once (受理),
+    after speaking to the resident (已联系), while handling or after a dissatisfied callback; not once answered."""
+    for state in (State.ACCEPTED, State.CONTACTED, State.AREA_HANDLING, State.REOPENED):
+        outcome = transition(state, Action.WHISTLE, **AREA_HEAD.kwargs(), reason="占道经营超出居民区职权")
+        assert (outcome.from_state, outcome.to_state) == (state, State.WHISTLED)
+        assert Action.WHISTLE in allowed_actions(state, **AREA_HEAD.kwargs())
+        for persona in (AREA_CADRE, OWNER_FROM_ELSEWHERE, HEAD_ELSEWHERE, LIAISON, STREET_ADMIN):
+            assert Action.WHISTLE not in allowed_actions(state, **persona.kwargs()), (state, persona.name)
+    for state in (State.RESOLVED, State.CALLBACK, State.WHISTLED, State.DEPARTMENT_RESOLVED):
+        assert Action.WHISTLE not in allowed_actions(state, **AREA_HEAD.kwargs()), state
+    assert deadline_stage(State.WHISTLED) is None  # the first-contact clock stops at the street desk
+
+
+@pytest.mark.parametrize("note", ["", "   ", "已处理", "  好了  "])
+def test_a_department_finishes_only_saying_what_it_did(note: str) -> None:
+    with pytest.raises(WorkflowError) as refused:
+        transition(
+            State.DEPARTMENT_HANDLING,
+            Action.DEPARTMENT_RESOLVE,
+            **LIAISON.kwargs(),
+            dispatches={OWN: DispatchState.HANDLING},
+            note=note,
+        )
+    assert refused.value.message in (
+        "部门办结须填写办理情况",
+        "部门办结的办理情况请至少写5个字：做了什么、结果如何",
+    )
+    done = transition(
+        State.DEPARTMENT_HANDLING,
+        Action.DEPARTMENT_RESOLVE,
+        **LIAISON.kwargs(),
+        dispatches={OWN: DispatchState.HANDLING},
+        note="已约谈经营者，22点后关闭外放",
+    )
+    assert done.to_state == State.DEPARTMENT_RESOLVED
+
+
 def test_an_area_user_is_refused_unless_the_caller_confirms_the_area() -> None:
     with refused_with("只有首问负责人或本居民区干部可以联系"):
         transition(State.ACCEPTED, Action.CONTACT, actor_role=Role.CADRE)
@@ -252,6 +291,8 @@ def test_an_area_user_is_refused_unless_the_caller_confirms_the_area() -> None:
 
 MISSING_INPUT = [
     (State.AREA_HANDLING, Action.WHISTLE, AREA_HEAD, "reason", "吹哨须填写原因"),
+    (State.ACCEPTED, Action.WHISTLE, AREA_HEAD, "reason", "吹哨须填写原因"),
+    (State.DEPARTMENT_HANDLING, Action.DEPARTMENT_RESOLVE, LIAISON, "note", "部门办结须填写办理情况"),
     (State.REOPENED, Action.WHISTLE, AREA_HEAD, "reason", "吹哨须填写原因"),
     (State.STREET_ACCEPTED, Action.DISPATCH, STREET_ADMIN, "departments", "派单须选择至少一个部门"),
     (State.STREET_ACCEPTED, Action.REDISPATCH, STREET_ADMIN, "departments", "重新派单须选择至少一个部门"),
@@ -290,6 +331,7 @@ def test_every_required_input_in_the_table_is_checked() -> None:
         "callback_result": None,
         "target": None,
         "days": None,
+        "note": "",
     }
     for state, action, needed in required:
         rule = TRANSITIONS[(state, action)]
@@ -405,9 +447,9 @@ def test_whistle_to_two_departments_then_satisfied_callback_closes_it() -> None:
     assert demand.state == State.ACKNOWLEDGED
     demand.do(Action.DEPARTMENT_START, OTHER_LIAISON)
     assert demand.state == State.DEPARTMENT_HANDLING
-    demand.do(Action.DEPARTMENT_RESOLVE, OTHER_LIAISON)
+    demand.do(Action.DEPARTMENT_RESOLVE, OTHER_LIAISON, note="已现场整改完毕")
     assert demand.state == State.DEPARTMENT_HANDLING  # one department is still working
-    demand.do(Action.DEPARTMENT_RESOLVE, LIAISON)
+    demand.do(Action.DEPARTMENT_RESOLVE, LIAISON, note="已现场整改完毕")
     assert demand.state == State.DEPARTMENT_RESOLVED
     assert demand.dispatches == {OWN: DispatchState.RESOLVED, OTHER: DispatchState.RESOLVED}
 
@@ -424,7 +466,7 @@ def test_a_department_cannot_skip_or_repeat_its_own_steps() -> None:
         demand.do(Action.DEPARTMENT_START, LIAISON)
     demand.do(Action.ACKNOWLEDGE, LIAISON)
     with refused_with("本部门当前状态“已报到”不能执行“部门办结”"):
-        demand.do(Action.DEPARTMENT_RESOLVE, LIAISON)
+        demand.do(Action.DEPARTMENT_RESOLVE, LIAISON, note="已现场整改完毕")
     with refused_with("本部门当前状态“已报到”不能执行“报到”"):
         demand.do(Action.ACKNOWLEDGE, LIAISON)
     with refused_with("只有被派单部门的联络员可以报到"):
@@ -465,7 +507,7 @@ def test_a_returned_order_goes_back_to_the_street_which_redispatches() -> None:
     assert demand.state == State.DISPATCHED
     demand.do(Action.ACKNOWLEDGE, OTHER_LIAISON)
     demand.do(Action.DEPARTMENT_START, OTHER_LIAISON)
-    demand.do(Action.DEPARTMENT_RESOLVE, OTHER_LIAISON)
+    demand.do(Action.DEPARTMENT_RESOLVE, OTHER_LIAISON, note="已现场整改完毕")
     assert demand.state == State.DEPARTMENT_RESOLVED
 
 
@@ -504,7 +546,7 @@ def test_whistling_again_after_reopening_starts_a_fresh_round_of_dispatches() ->
     demand.do(Action.DISPATCH, STREET_ADMIN, departments=[OWN])
     demand.do(Action.ACKNOWLEDGE, LIAISON)
     demand.do(Action.DEPARTMENT_START, LIAISON)
-    demand.do(Action.DEPARTMENT_RESOLVE, LIAISON)
+    demand.do(Action.DEPARTMENT_RESOLVE, LIAISON, note="已现场整改完毕")
     demand.do(Action.REQUEST_CALLBACK, AREA_CADRE)
     demand.do(Action.CALLBACK, AREA_CADRE, callback_result="dissatisfied")
     demand.do(Action.WHISTLE, AREA_HEAD, reason="部门处置后问题仍在")
@@ -628,6 +670,7 @@ class Walk:
             "callback_result": self.rng.choice(["satisfied", "basically_satisfied", "dissatisfied"]),
             "target": 9,
             "days": self.rng.randint(1, 10),
+            "note": "已现场整改完毕",
         }
         before = self.demand.state
         try:

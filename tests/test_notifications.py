@@ -175,8 +175,9 @@ def test_a_dispatch_tells_the_liaison_and_a_department_result_tells_the_owner(
         demand = act(demand, user, action, capture, **params)
     assert titles(world.liaison) == [f"新派单：诉求 #{demand.pk}，请在时限内报到"]
     assert titles(world.cadre) == []
-    for action in ("acknowledge", "department_start", "department_resolve"):
+    for action in ("acknowledge", "department_start"):
         demand = act(demand, world.liaison, action, capture)
+    demand = act(demand, world.liaison, "department_resolve", capture, note="已现场整改完毕")
     assert titles(world.cadre) == [f"诉求 #{demand.pk} 部门已办结，请安排回访"]
 
 

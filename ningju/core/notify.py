@@ -21,6 +21,9 @@ and is listed in `CHANNELS`. The shipped ones:
 
 A channel never raises into the caller: a mail server that is down must not undo a whistle. Failures are logged.
 To add one (SMS, a DingTalk robot), write a class like these and append an instance to `CHANNELS`.
+
+A notice that asks for something (accept this whistle, report to this dispatch) is marked read by
+`notices_resolve()` once that is done, by whoever did it: the demand service calls it inside the step.
 """
 
 import json
@@ -33,6 +36,8 @@ from typing import Protocol
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from ningju.core.models import NoticeLevel, Notification, User
 
@@ -185,3 +190,25 @@ def send_to_channels(notices: Sequence[Notice], channels: Sequence[Channel] | No
                 channel.send(notices)
         except Exception:
             logger.exception("notification channel %s failed", type(channel).__name__)
+
+
+def notices_resolve(
+    *,
+    keys: Iterable[str] = (),
+    key_prefixes: Iterable[str] = (),
+    users: Iterable[int] | None = None,
+) -> int:
+    """Mark read the unread notices with one of `keys` (or a key starting with one of `key_prefixes`): what they
+    asked for is done, so they no longer wait in anyone's inbox. `users` limits it to those recipients.
+
+    Returns how many were marked. Notices already read keep their time.
+    """
+    match = Q(key__in=list(keys))
+    for prefix in key_prefixes:
+        if not prefix:
+            raise ValueError("an empty prefix would match every notice")
+        match |= Q(key__startswith=prefix)
+    unread = Notification.objects.filter(match, read_at__isnull=True)
+    if users is not None:
+        unread = unread.filter(user__in=list(users))
+    return unread.update(read_at=timezone.now())

@@ -151,6 +151,8 @@ def event_department_ids(events: Iterable[DemandEvent]) -> set[int]:
         ids.update(int(value) for value in params.get("departments", []) if str(value).isdigit())
         if str(params.get("department", "")).isdigit():
             ids.add(int(params["department"]))
+        if str(params.get("suggested_department", "")).isdigit():
+            ids.add(int(params["suggested_department"]))
     return ids
 
 
@@ -176,6 +178,11 @@ def timeline(events: Iterable[DemandEvent], departments: Mapping[int, str]) -> l
         if str(params.get("department", "")).isdigit():
             name = departments.get(int(params["department"]), "#{}".format(params["department"]))
             details.append(_("部门：%(department)s") % {"department": name})
+        if str(params.get("suggested_department", "")).isdigit():
+            name = departments.get(
+                int(params["suggested_department"]), "#{}".format(params["suggested_department"])
+            )
+            details.append(_("建议派往部门：%(department)s") % {"department": name})
         if "callback_result" in params:
             details.append(
                 _("回访结果：%(result)s") % {"result": _label(CallbackResult, params["callback_result"])}

@@ -10,13 +10,23 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from ningju.core import scoping
 from ningju.core.bounds import validate_date_in_range
 from ningju.core.errors import ApplicationError
+from ningju.core.identifiers import validate_phone
 from ningju.demands import rates
 from ningju.demands.attachments import ACCEPT_ATTRIBUTE, check_upload
 from ningju.demands.models import Category, Kind, Source
-from ningju.demands.workflow import MISSING, TRANSITIONS, Action, CallbackResult, Field, State
-from ningju.registry.models import Compound, Department, Resident, ResidentialArea
+from ningju.demands.workflow import (
+    DEPARTMENT_NOTE_MIN,
+    MISSING,
+    TRANSITIONS,
+    Action,
+    CallbackResult,
+    Field,
+    State,
+)
+from ningju.registry.models import Building, Compound, Department, Resident, ResidentialArea
 
 MAX_FILES = 9  # a phone's photo picker: enough for one visit, not a whole album
 MAX_TEXT = 2000
@@ -60,7 +70,9 @@ REASON_LABELS = {
 
 class StepForm(forms.Form):
     """One workflow step: the version the page showed, the inputs `TRANSITIONS[(state, action)].requires` names,
-    an optional note and optional photos. A missing input reads as the workflow's own message."""
+    a note (optional unless the step requires it) and optional photos. A missing input reads as the workflow's own
+    message. A whistle may name the department the head suggests (`suggested_department`); a dispatch's
+    `department_hints` say, next to a pre-ticked department, why it is ticked."""
 
     version = forms.IntegerField(
         widget=forms.HiddenInput, error_messages={"required": _("页面已过期，请刷新后重试。")}
@@ -72,11 +84,13 @@ class StepForm(forms.Form):
         action: Action,
         state: str,
         departments: "QuerySet[Department] | None" = None,
+        department_hints: dict[int, str] | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("auto_id", f"id_{action.value}_%s")
         super().__init__(*args, **kwargs)
         self.action = action
+        self.department_hints = department_hints or {}
         rule = TRANSITIONS.get((State(state), action))
         self.requires = rule.requires if rule is not None else frozenset()
 
@@ -112,10 +126,39 @@ class StepForm(forms.Form):
             self.fields["days"] = forms.IntegerField(
                 label=_("延期几个工作日"), min_value=1, max_value=60, error_messages=missing(Field.DAYS)
             )
-        self.fields["note"] = forms.CharField(
-            label=_("说明（选填）"), required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2})
-        )
+        if action == Action.WHISTLE:
+            self.fields["suggested_department"] = forms.ModelChoiceField(
+                label=_("建议派往部门（选填）"),
+                queryset=departments if departments is not None else Department.objects.none(),
+                required=False,
+                empty_label=_("（由街道决定）"),
+                error_messages={"invalid_choice": _("所选部门无效或已停用。")},
+            )
+        if Field.NOTE in self.requires:
+            self.fields["note"] = forms.CharField(
+                label=_("办理情况（做了什么、结果如何）"),
+                min_length=DEPARTMENT_NOTE_MIN,
+                max_length=MAX_TEXT,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                error_messages={
+                    "required": str(MISSING[Field.NOTE]) % {"action": action.label},
+                    "min_length": _("办理情况请至少写%(limit_value)d个字：做了什么、结果如何"),
+                },
+            )
+        else:
+            self.fields["note"] = forms.CharField(
+                label=_("说明（选填）"),
+                required=False,
+                max_length=MAX_TEXT,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
         self.fields["files"] = MultipleFileField(label=_("照片或文件（选填）"))
+
+    def department_boxes(self) -> list[tuple[Any, str]]:
+        """The dispatch's department checkboxes, each with why it is ticked ("" where it is not suggested)."""
+        if "departments" not in self.fields:
+            return []
+        return [(box, self.department_hints.get(int(str(box.data["value"])), "")) for box in self["departments"]]
 
     def step_inputs(self) -> dict[str, Any]:
         """The keyword arguments of `services.demand_act` this form collected."""
@@ -127,6 +170,7 @@ class StepForm(forms.Form):
             "callback_result": data.get("callback_result") or None,
             "target": data.get("target"),
             "days": data.get("days"),
+            "suggested_department": suggested.pk if (suggested := data.get("suggested_department")) else None,
         }
 
 
@@ -167,12 +211,20 @@ class CompoundChoiceField(forms.ModelChoiceField):
         return f"{obj.area.name} · {obj.name}"
 
 
+class BuildingChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.compound.name} · {obj.address}"
+
+
 class IntakeForm(forms.Form):
     """The 来访登记 desk and the general create form: only the text is required, everything else is one tap.
 
     `areas`: the areas the user may choose (a street administrator without a given place), else None and the
-    view decides the area. `residents`: the household's residents when a household is given. `compounds`: offered
-    when no place is given. `client_key` is made when the form is first shown, so a double submit stores once.
+    view decides the area. `residents`: the household's residents when a household is given. `compounds` and
+    `buildings`: offered when no place is given (a room number with a building finds the household). The address
+    and the reporter's name and phone are free text for what the registry does not hold. `user` scopes every
+    picker: an id outside it gets the one "not found or out of scope" answer. `client_key` is made when the form is
+    first shown, so a double submit stores once.
     """
 
     kind = forms.ChoiceField(label=_("类型"), choices=Kind.choices, initial=Kind.PROBLEM, widget=forms.RadioSelect)
@@ -189,6 +241,20 @@ class IntakeForm(forms.Form):
         initial=Source.WALK_IN,
     )
     category = forms.ChoiceField(label=_("分类（选填）"), required=False)
+    address = forms.CharField(
+        label=_("详细地址（选填）"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("如：常德路633弄5号楼下、沿街商铺门口")}),
+    )
+    reporter_name = forms.CharField(label=_("反映人姓名（选填）"), required=False, max_length=50)
+    reporter_phone = forms.CharField(
+        label=_("反映人电话（选填）"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        help_text=_("加密保存，页面上只显示部分号码。"),
+    )
     photos = MultipleFileField(label=_("照片或文件（选填）"))
     client_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
@@ -199,6 +265,8 @@ class IntakeForm(forms.Form):
         areas: "QuerySet[ResidentialArea] | None" = None,
         residents: "QuerySet[Resident] | None" = None,
         compounds: "QuerySet[Compound] | None" = None,
+        buildings: "QuerySet[Building] | None" = None,
+        user: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -217,7 +285,45 @@ class IntakeForm(forms.Form):
             self.fields["compound"] = CompoundChoiceField(
                 label=_("小区（选填）"), queryset=compounds, required=False, empty_label=_("（不指定）")
             )
-        self.order_fields(["kind", "text", "area", "compound", "reporter", "source", "category", "photos"])
+        if buildings is not None:
+            self.fields["building"] = BuildingChoiceField(
+                label=_("楼栋（选填）"), queryset=buildings, required=False, empty_label=_("（不指定）")
+            )
+            self.fields["room"] = forms.CharField(
+                label=_("室号（选填，需先选楼栋）"), required=False, max_length=20
+            )
+        if user is not None:
+            scoping.scope_form_fields(self, user, "area", "compound", "building", "reporter")
+        self.order_fields(
+            [
+                "kind",
+                "text",
+                "area",
+                "compound",
+                "building",
+                "room",
+                "address",
+                "reporter",
+                "reporter_name",
+                "reporter_phone",
+                "source",
+                "category",
+                "photos",
+            ]
+        )
+
+    def clean_reporter_phone(self) -> str:
+        raw: str = self.cleaned_data.get("reporter_phone", "").strip()
+        return validate_phone(raw) if raw else ""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        compound, building = data.get("compound"), data.get("building")
+        if building is not None and compound is not None and building.compound_id != compound.pk:
+            self.add_error("building", _("所选楼栋不在所选小区内。"))
+        if data.get("room") and building is None and "building" not in self.errors:
+            self.add_error("room", _("填写室号前请先选择楼栋。"))
+        return data
 
     def clean_category(self) -> Category | None:
         value = self.cleaned_data.get("category") or ""

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ningju.core.fields import EncryptedField, LookupHashField
 from ningju.demands.workflow import Action, DeadlineStage, DispatchState, State
 from ningju.registry.models import (
     Building,
@@ -140,6 +141,12 @@ class Demand(models.Model):
         on_delete=models.PROTECT,
         related_name="demands",
     )
+    # Where and from whom, when the registry has no record for it (a passer-by, a shop front, "3号楼下"): free text
+    # beside (or instead of) the places above; the phone is an identifier, stored encrypted like a resident's.
+    address = models.CharField(_("详细地址"), max_length=200, blank=True)
+    reporter_name = models.CharField(_("反映人姓名"), max_length=50, blank=True)
+    reporter_phone = EncryptedField(_("反映人电话"), kind="phone", hash_field="reporter_phone_hash")
+    reporter_phone_hash = LookupHashField(source="reporter_phone")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("首问负责人"),

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from ningju.core.models import NoticeLevel, Role, User
 from ningju.core.notify import Notice, notify_many
-from ningju.demands.models import Demand, DemandEvent, Dispatch, ExtensionRequest, ExtensionStatus
+from ningju.demands.models import Alert, Demand, DemandEvent, Dispatch, ExtensionRequest, ExtensionStatus
 from ningju.demands.workflow import Action, CallbackResult, DispatchState, State
 
 
@@ -30,6 +30,25 @@ def demand_url(pk: int) -> str:
         return reverse("demand_detail", args=[pk])
     except NoReverseMatch:  # the detail page arrives with the demand pages; the path is already agreed
         return f"/demands/{pk}/"
+
+
+def event_key(event_id: int) -> str:
+    """The key of the notices about one step."""
+    return f"demand-event:{event_id}"
+
+
+def demand_key_prefix(demand_id: int) -> str:
+    """What the keys of a demand's other notices (created, overdue warnings) start with."""
+    return f"demand:{demand_id}:"
+
+
+def created_key(demand_id: int) -> str:
+    return f"{demand_key_prefix(demand_id)}created"
+
+
+def overdue_key_prefixes(demand_id: int) -> list[str]:
+    """What the keys of a demand's overdue warnings start with (the overdue job adds the deadline)."""
+    return [f"{demand_key_prefix(demand_id)}{alert.value}:" for alert in (Alert.YELLOW, Alert.RED)]
 
 
 def _group(rows: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
@@ -133,7 +152,7 @@ def demand_stepped(event_id: int) -> int:
         body=body,
         level=level,
         demand=event.demand,
-        key=f"demand-event:{event_id}",
+        key=event_key(event_id),
     )
 
 
@@ -157,7 +176,7 @@ def demand_created(demand_id: int) -> int:
         body=demand.text[:200],
         level=NoticeLevel.INFO,
         demand=demand,
-        key=f"demand:{demand.pk}:created",
+        key=created_key(demand.pk),
     )
 
 

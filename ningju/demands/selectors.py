@@ -314,7 +314,8 @@ def portal_counts(user: User) -> dict[str, int]:
 
 
 def place_of(demand: Demand) -> str:
-    """Where the demand is, as precisely as it was recorded: the household, else the building, compound or site."""
+    """Where the demand is, as precisely as it was recorded: the household, else the building, compound or site,
+    else the address typed at intake."""
     if demand.household is not None:
         return demand.household.address
     if demand.building is not None:
@@ -323,7 +324,7 @@ def place_of(demand: Demand) -> str:
         return demand.compound.name
     if demand.patrol_site is not None:
         return demand.patrol_site.name
-    return ""
+    return demand.address  # typed at intake where the registry has no record
 
 
 def round_dispatches(demand: Demand) -> list[Dispatch]:

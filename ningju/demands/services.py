@@ -16,13 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ningju.core import scoping
+from ningju.core import notify, scoping
 from ningju.core.errors import ApplicationError
+from ningju.core.identifiers import validate_phone
 from ningju.core.models import Role, User
 from ningju.core.workdays import add_workdays
 from ningju.demands import notices, workflow
@@ -99,8 +100,14 @@ def demand_create(
     external_id: str = "",
     client_key: str | None = None,
     received_at: datetime | None = None,
+    address: str = "",
+    reporter_name: str = "",
+    reporter_phone: str = "",
 ) -> tuple[Demand, bool]:
     """Record a demand received by `user`, who becomes its 首问负责人; the first-contact clock starts.
+
+    `address`, `reporter_name`, `reporter_phone`: where and from whom in free text, for what the registry holds no
+    record of (the phone is checked like a resident's and stored encrypted).
 
     Returns (demand, created). A retried create with the same `client_key` returns the stored demand untouched.
     Any cadre or head of the street may receive a demand for any area of it (全岗通); liaisons receive none.
@@ -147,6 +154,14 @@ def demand_create(
     for label, area_id in places:
         if area_id is not None and area_id != area.pk:
             raise ApplicationError(_("%(label)s不在所选居民区内。") % {"label": label})
+    address, reporter_name = " ".join(address.split()), " ".join(reporter_name.split())
+    if len(address) > 200 or len(reporter_name) > 50:
+        raise ApplicationError(_("地址或反映人姓名过长。"))
+    if reporter_phone.strip():
+        try:
+            reporter_phone = validate_phone(reporter_phone)
+        except ValidationError as invalid:
+            raise ApplicationError(" ".join(invalid.messages)) from None
     external_id = external_id.strip()
     if external_id and Demand.objects.filter(source=source, external_id=external_id).exists():
         raise ApplicationError(_("工单编号“%(number)s”已登记。") % {"number": external_id})
@@ -165,6 +180,9 @@ def demand_create(
         compound=compound,
         patrol_site=patrol_site,
         reporter=reporter,
+        address=address,
+        reporter_name=reporter_name,
+        reporter_phone=reporter_phone.strip(),
         owner=user,
         visit=visit,
         finding=finding,
@@ -271,11 +289,16 @@ def demand_act(
     callback_result: str | None = None,
     target: Any = None,
     days: int | None = None,
+    suggested_department: Any = None,
 ) -> Demand:
     """Take one workflow step on a demand as `user`, or raise (and write nothing) saying why not.
 
     `expected_version` is the version the user's page showed; a different stored version means someone else acted
     in between, and the step is refused rather than taken on a state the user did not see.
+    `suggested_department`: with a whistle, the department the head asks the street to send it to (optional); the
+    street's dispatch form ticks it first and says why.
+    The notices that asked for this step (a whistle's "please accept", a dispatch's "please report") are marked read
+    for everyone who got them: the step they asked for is done (`_answer_notices`).
     """
     demand = Demand.objects.select_for_update().select_related("area").filter(pk=demand_id).first()
     if demand is None:
@@ -304,6 +327,7 @@ def demand_act(
         callback_result=callback_result,
         target=_target_id(target),
         days=days,
+        note=note,
     )
     # Checked after the workflow, so that someone who may not take the step hears that first.
     if outcome.departments:
@@ -314,6 +338,9 @@ def demand_act(
     params: dict[str, Any] = {}
     if outcome.action == Action.WHISTLE:
         demand.whistle_round += 1
+        suggested = _suggested_department(demand, suggested_department)
+        if suggested is not None:
+            params["suggested_department"] = suggested
     elif outcome.departments:
         _dispatch(demand, outcome.departments, round_rows, at)
         params["departments"] = list(outcome.departments)
@@ -350,6 +377,7 @@ def demand_act(
     # A new clock starts when the stage changes (and each time departments are newly dispatched); within a stage
     # the deadline stays, extensions included.
     old_stage, new_stage = _stage(demand, outcome.from_state), _stage(demand, outcome.to_state)
+    old_due = demand.due_at
     if new_stage is None:
         demand.due_at = None
     elif new_stage != old_stage or outcome.departments:
@@ -369,8 +397,63 @@ def demand_act(
         note=note.strip(),
         params=params,
     )
+    _answer_notices(demand, outcome, user, deadline_moved=demand.due_at != old_due)
     transaction.on_commit(partial(notices.demand_stepped, event.pk), robust=True)
     return demand
+
+
+def _suggested_department(demand: Demand, raw: Any) -> int | None:
+    """The whistle's suggested department as an id, refused unless it is an active department of the street."""
+    if raw is None or raw == "":
+        return None
+    (department_id,) = _ids([raw])
+    _check_departments(demand, [department_id])
+    return department_id
+
+
+# Which earlier steps' notices a step answers: each of those notices asked for exactly this step (a whistle asks
+# the street to accept and dispatch it, a return to dispatch again, a department's 办结 to call the resident back …).
+ANSWERS: dict[Action, tuple[Action, ...]] = {
+    Action.STREET_ACCEPT: (Action.WHISTLE,),
+    Action.REDISPATCH: (Action.RETURN_ORDER,),
+    Action.ACKNOWLEDGE: (Action.DISPATCH, Action.REDISPATCH),
+    Action.DEPARTMENT_START: (Action.DISPATCH, Action.REDISPATCH),
+    Action.RETURN_ORDER: (Action.DISPATCH, Action.REDISPATCH),
+    Action.REQUEST_CALLBACK: (Action.DEPARTMENT_RESOLVE,),
+    Action.APPROVE_EXTENSION: (Action.REQUEST_EXTENSION,),
+    Action.DENY_EXTENSION: (Action.REQUEST_EXTENSION,),
+    Action.RESOLVE: (Action.CALLBACK,),
+    Action.WHISTLE: (Action.CALLBACK,),
+}
+# Steps by which a department answers its dispatch: only that department's liaisons were asked.
+DEPARTMENT_ANSWERS = frozenset({Action.ACKNOWLEDGE, Action.DEPARTMENT_START, Action.RETURN_ORDER})
+# Steps by which the area takes up a demand received elsewhere: its heads' "new demand in your area" is seen to.
+AREA_TAKES_UP = frozenset({Action.CONTACT, Action.WHISTLE})
+
+
+def _answer_notices(demand: Demand, outcome: workflow.Outcome, user: User, *, deadline_moved: bool) -> int:
+    """Mark read the notices about `demand` that asked for the step just taken; the one place that does it.
+
+    A final state (结案, 已合并) answers every earlier notice of the demand; a moved deadline answers the overdue
+    warnings about the old one. It runs inside the step's transaction, so a refused step answers nothing, and
+    before the step's own notices are written (after commit), so those stay unread.
+    """
+    if outcome.to_state in workflow.TERMINAL_STATES:
+        events = DemandEvent.objects.filter(demand=demand).values_list("pk", flat=True)
+        return notify.notices_resolve(
+            keys=[notices.event_key(pk) for pk in events], key_prefixes=[notices.demand_key_prefix(demand.pk)]
+        )
+    resolved = 0
+    if deadline_moved:
+        resolved += notify.notices_resolve(key_prefixes=notices.overdue_key_prefixes(demand.pk))
+    keys = [notices.created_key(demand.pk)] if outcome.action in AREA_TAKES_UP else []
+    asked = DemandEvent.objects.filter(demand=demand, action__in=ANSWERS.get(outcome.action, ()))
+    keys += [notices.event_key(pk) for pk in asked.values_list("pk", flat=True)]
+    users = None
+    if outcome.action in DEPARTMENT_ANSWERS:
+        # A dispatch told several departments at once; one department's report answers its own liaisons only.
+        users = User.objects.filter(role=Role.LIAISON, department=user.department_id).values_list("pk", flat=True)
+    return resolved + notify.notices_resolve(keys=keys, users=users)
 
 
 def _dispatch(demand: Demand, added: Iterable[int], round_rows: dict[int, Dispatch], at: datetime) -> None:

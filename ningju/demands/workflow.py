@@ -12,6 +12,13 @@ Decisions taken here (the issue note repeats them):
   (`actor_in_area`); the default is no, so forgetting it refuses rather than allows.
 * Only the area head (书记/主任) of the demand's area blows the whistle, and only they may close without a callback
   (resident unreachable or declining): both are the area's formal word, not one cadre's.
+* The whistle is for what the area cannot solve (DOMAIN.md: "the residential area handles it → if it cannot, it
+  blows the whistle"). Often the head knows that at once (a bar's licence, a road outside the compounds), so the
+  whistle is open from every state in which the area holds the demand and has not yet answered it: 受理, 已联系,
+  居民区处置 and 再次处置. Not from 办结 or later: the area has answered, and a resident who disagrees says so at
+  the callback (不满意 reopens it, and the head may whistle then).
+* A department's 办结 says what the department did (the owner reads it to the resident at the callback): a note of
+  at least `DEPARTMENT_NOTE_MIN` characters is required.
 * A whistle arrives as 已吹哨; the street administrator accepts it (街道受理) and dispatches it to one or more
   departments. Each department's progress is its own small machine (`DispatchState`); the demand shows the least
   advanced department that is still on it, so 部门报到 means every department has reported and 部门办结 means every
@@ -112,6 +119,7 @@ class Field(Enum):
     CALLBACK_RESULT = "callback_result"
     TARGET = "target"
     DAYS = "days"
+    NOTE = "note"
 
 
 # The message when an input is missing; %(action)s is the action's label ("吹哨须填写原因").
@@ -121,7 +129,11 @@ MISSING = {
     Field.CALLBACK_RESULT: gettext_lazy("%(action)s须选择回访结果"),
     Field.TARGET: gettext_lazy("%(action)s须指定重复的诉求"),
     Field.DAYS: gettext_lazy("%(action)s须填写延期的工作日数"),
+    Field.NOTE: gettext_lazy("%(action)s须填写办理情况"),
 }
+
+# A department's completion note must say what was done: "已处理" says nothing the resident can check.
+DEPARTMENT_NOTE_MIN = 5
 
 
 @dataclass(frozen=True)
@@ -144,6 +156,8 @@ def _rule(to: State | Iterable[State], actors: Iterable[Actor], requires: Iterab
 
 AREA_ACTORS = (Actor.OWNER, Actor.AREA)
 AREA_STATES = (State.CONTACTED, State.AREA_HANDLING, State.REOPENED)
+# Where the area holds the demand unanswered, and so where its head may whistle (see the module docstring).
+WHISTLE_STATES = (State.ACCEPTED, *AREA_STATES)
 DEPARTMENT_STATES = (State.DISPATCHED, State.ACKNOWLEDGED, State.DEPARTMENT_HANDLING)
 # The demand's state in a round of dispatches is that of its least advanced department still on it.
 DEPARTMENT_PROGRESS = {
@@ -172,8 +186,10 @@ TRANSITIONS: dict[tuple[State, Action], Rule] = {
     (State.CALLBACK, Action.CALLBACK): _rule({State.CLOSED, State.REOPENED}, AREA_ACTORS, [Field.CALLBACK_RESULT]),
     (State.CALLBACK, Action.CLOSE): _rule(State.CLOSED, [Actor.AREA_HEAD], [Field.REASON]),
     # The whistle and the street desk.
-    (State.AREA_HANDLING, Action.WHISTLE): _rule(State.WHISTLED, [Actor.AREA_HEAD], [Field.REASON]),
-    (State.REOPENED, Action.WHISTLE): _rule(State.WHISTLED, [Actor.AREA_HEAD], [Field.REASON]),
+    **{
+        (state, Action.WHISTLE): _rule(State.WHISTLED, [Actor.AREA_HEAD], [Field.REASON])
+        for state in WHISTLE_STATES
+    },
     (State.WHISTLED, Action.STREET_ACCEPT): _rule(State.STREET_ACCEPTED, [Actor.STREET]),
     (State.STREET_ACCEPTED, Action.DISPATCH): _rule(State.DISPATCHED, [Actor.STREET], [Field.DEPARTMENTS]),
     **{
@@ -187,7 +203,7 @@ TRANSITIONS: dict[tuple[State, Action], Rule] = {
         for state in (State.DISPATCHED, State.ACKNOWLEDGED)
     },
     **{
-        (state, Action.DEPARTMENT_RESOLVE): _rule(_at_or_after(state), [Actor.DEPARTMENT])
+        (state, Action.DEPARTMENT_RESOLVE): _rule(_at_or_after(state), [Actor.DEPARTMENT], [Field.NOTE])
         for state in DEPARTMENT_STATES
     },
     **{
@@ -406,13 +422,15 @@ def transition(
     callback_result: str | None = None,
     target: int | None = None,
     days: int | None = None,
+    note: str = "",
 ) -> Outcome:
     """Decide one step of a demand, or raise `WorkflowError` saying why not.
 
     `is_owner`: the actor is the demand's 首问负责人. `actor_in_area`: the actor's area is the demand's area.
     `actor_department`: a liaison's department. `dispatches`: the departments of the current round of dispatches
     and each one's `DispatchState` (empty before the first dispatch and after each whistle).
-    `extension_pending`: an extension request awaits the street's decision.
+    `extension_pending`: an extension request awaits the street's decision. `note`: the step's free text, which
+    only a department's 办结 requires.
     """
     current, step = State(state), Action(action)
     round_ = {department: DispatchState(value) for department, value in (dispatches or {}).items()}
@@ -430,6 +448,7 @@ def transition(
         Field.CALLBACK_RESULT: bool(callback_result),
         Field.TARGET: target is not None,
         Field.DAYS: days is not None,
+        Field.NOTE: bool(note.strip()),
     }
     for needed in Field:  # a fixed order, so the first missing input is always the one named
         if needed in rule.requires and not given[needed]:
@@ -438,6 +457,11 @@ def transition(
         raise WorkflowError(_("回访结果“%(result)s”无效") % {"result": callback_result})
     if Field.DAYS in rule.requires and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
         raise WorkflowError(_("延期的工作日数须为正整数"))
+    if Field.NOTE in rule.requires and len(note.strip()) < DEPARTMENT_NOTE_MIN:
+        raise WorkflowError(
+            _("%(action)s的办理情况请至少写%(count)s个字：做了什么、结果如何")
+            % {"action": step.label, "count": DEPARTMENT_NOTE_MIN}
+        )
 
     result = (
         CallbackResult(callback_result) if callback_result and Field.CALLBACK_RESULT in rule.requires else None

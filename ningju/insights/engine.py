@@ -133,6 +133,31 @@ def current_classifier(street_id: int) -> tuple[TextModel | None, TextClassifier
     return newest, classifier
 
 
+def warm_up() -> int:
+    """Do now what a process's first suggestion would otherwise wait for (seconds: jieba's dictionary, each
+    street's classifier, each street's similar-demand index). `ningju/wsgi.py` calls it in gunicorn's master
+    before the workers fork, so every worker starts with them; it closes the database connections it opened, which
+    a forked worker must not share. Returns how many streets were warmed; a failure only costs the first request
+    its wait."""
+    from django.db import connections
+
+    from ningju.insights.text.segment import tokenizer
+
+    warmed = 0
+    try:
+        tokenizer()
+        streets = set(TextModel.objects.filter(active=True).values_list("street_id", flat=True))
+        for street_id in sorted(streets):
+            current_classifier(street_id)
+            similar_index(street_id)
+            warmed += 1
+    except Exception:  # a database not migrated yet, a model file missing: serve anyway
+        log.warning("text engine warm-up failed", exc_info=True)
+    finally:
+        connections.close_all()
+    return warmed
+
+
 def suggest_category(street: object, text: str) -> CategorySuggestion | None:
     """The best category for `text` by the street's classifier, or None without a model or a confident guess."""
     street_id = int(getattr(street, "pk", street))  # type: ignore[call-overload]

@@ -78,7 +78,11 @@ def test_five_roles_carry_one_demand_from_the_door_to_the_callback(
     as_user(page, base, "dept-chengguan", demand_url)
     take_step(page, Action.ACKNOWLEDGE)
     take_step(page, Action.DEPARTMENT_START)
-    take_step(page, Action.DEPARTMENT_RESOLVE, fill={"说明（选填）": "已约谈酒吧经营者，22点后关闭外放音响"})
+    take_step(
+        page,
+        Action.DEPARTMENT_RESOLVE,
+        fill={"办理情况（做了什么、结果如何）": "已约谈酒吧经营者，22点后关闭外放音响"},
+    )
     log_out(page)
 
     # 5. The cadre calls the resident back: satisfied, the demand is closed.

@@ -67,6 +67,11 @@ def _dispatch_departments(demand: Demand, round_dispatches: list[Dispatch]) -> "
     return Department.objects.filter(street=demand.area.street_id, active=True).exclude(pk__in=on_it)
 
 
+def _street_departments(demand: Demand) -> "QuerySet[Department]":
+    """The departments a whistle may suggest: every active department of the demand's street."""
+    return Department.objects.filter(street=demand.area.street_id, active=True)
+
+
 def _usual_department(demand: Demand) -> int | None:
     category = demand.category
     if category is None:
@@ -74,6 +79,24 @@ def _usual_department(demand: Demand) -> int | None:
     if category.default_department_id is not None:
         return category.default_department_id
     return category.parent.default_department_id if category.parent is not None else None
+
+
+def _whistle_suggestion(events: list[DemandEvent]) -> int | None:
+    """The department the latest whistle asked for, if it named one."""
+    whistles = [event for event in events if event.action == Action.WHISTLE]
+    suggested = (whistles[-1].params or {}).get("suggested_department") if whistles else None
+    return suggested if isinstance(suggested, int) else None
+
+
+def _dispatch_prefill(demand: Demand, events: list[DemandEvent]) -> dict[int, str]:
+    """The department a dispatch ticks before the street chooses, with why: the one the whistle asked for when
+    it named one, else the category's usual department."""
+    suggested = _whistle_suggestion(events)
+    if suggested is not None:
+        name = Department.objects.filter(pk=suggested).values_list("name", flat=True).first() or ""
+        return {suggested: _("吹哨时建议：%(department)s") % {"department": name}}
+    usual = _usual_department(demand)
+    return {usual: _("该类别常派部门")} if usual is not None else {}
 
 
 def _deadline_label(demand: Demand) -> str:
@@ -103,7 +126,7 @@ def _page(user: User, demand: Demand, bound: StepForm | None) -> dict[str, Any]:
     context = display.actor_context(user, demand, round_dispatches, pending)
     allowed = context.allowed(demand, user)
     choosable = _dispatch_departments(demand, round_dispatches)
-    usual = _usual_department(demand)
+    prefill = _dispatch_prefill(demand, events) if {Action.DISPATCH, Action.REDISPATCH} & set(allowed) else {}
 
     steps = []
     for action in allowed:
@@ -113,8 +136,9 @@ def _page(user: User, demand: Demand, bound: StepForm | None) -> dict[str, Any]:
             form = StepForm(
                 action=action,
                 state=demand.state,
-                departments=choosable,
-                initial={"version": demand.version, "departments": [usual] if usual else []},
+                departments=_street_departments(demand) if action == Action.WHISTLE else choosable,
+                department_hints=prefill,
+                initial={"version": demand.version, "departments": list(prefill)},
             )
         steps.append(form)
 
@@ -180,7 +204,11 @@ def demand_step(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
         request.FILES,
         action=step,
         state=demand.state,
-        departments=_dispatch_departments(demand, round_dispatches),
+        departments=(
+            _street_departments(demand)
+            if step == Action.WHISTLE
+            else _dispatch_departments(demand, round_dispatches)
+        ),
     )
     if form.is_valid():
         try:

@@ -118,6 +118,14 @@ def _prefill(request: AuthedRequest) -> Prefill:
     return prefill
 
 
+def _household_at(user: User, building: Building | None, room: str) -> Household:
+    """The household in `room` of the chosen building, within the user's scope."""
+    found = scoping.visible(user, Household.objects.filter(building=building, room=room.strip())).first()
+    if building is None or found is None:
+        raise ApplicationError(_("所选楼栋没有室号“%(room)s”：请核对，或把门牌写在详细地址里。") % {"room": room})
+    return found
+
+
 def created_message(demand: Demand) -> str:
     deadline = (
         formats.date_format(timezone.localtime(demand.due_at), "Y-m-d H:i") if demand.due_at is not None else "—"
@@ -152,6 +160,14 @@ def demand_new(request: AuthedRequest) -> HttpResponse:
         if no_place
         else None
     )
+    # A cadre's or head's own area has tens of buildings, one select; the street desk picks a compound and types.
+    buildings = (
+        scoping.visible(user, Building.objects.select_related("compound")).order_by(
+            "compound__name", "road", "lane", "number"
+        )
+        if no_place and user.area_id is not None
+        else None
+    )
     initial = {"text": prefill.text, "source": prefill.source or Source.WALK_IN, "kind": Kind.PROBLEM}
     form = IntakeForm(
         request.POST if request.method == "POST" else None,
@@ -161,14 +177,23 @@ def demand_new(request: AuthedRequest) -> HttpResponse:
         areas=areas,
         residents=residents,
         compounds=compounds,
+        buildings=buildings,
+        user=user,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        building = data.get("building") or prefill.building
         compound = data.get("compound") or prefill.compound
+        household = prefill.household
         area = prefill.area or data.get("area") or (compound.area if compound is not None else user.area)
+        if building is not None and area is None:
+            area = building.compound.area
         try:
             if area is None:
                 raise ApplicationError(_("请选择居民区。"))
+            if data.get("room"):
+                household = _household_at(user, building, data["room"])
+                building = None
             with transaction.atomic():
                 demand, created = services.demand_create(
                     user=user,
@@ -177,11 +202,14 @@ def demand_new(request: AuthedRequest) -> HttpResponse:
                     source=data["source"],
                     text=data["text"],
                     category=data["category"],
-                    household=prefill.household,
-                    building=prefill.building,
+                    household=household,
+                    building=building,
                     compound=compound,
                     patrol_site=prefill.patrol_site,
                     reporter=data.get("reporter"),
+                    address=data.get("address", ""),
+                    reporter_name=data.get("reporter_name", ""),
+                    reporter_phone=data.get("reporter_phone", ""),
                     visit=prefill.visit,
                     finding=prefill.finding,
                     client_key=data["client_key"],
