@@ -244,19 +244,46 @@ def test_cluster_list_shows_one_line_per_cluster_with_size_areas_and_trend(
     assert bar.title in page and "3 条诉求，2 个居民区" in page and "2 条诉求，1 个居民区" in page
     assert page.index(bar.title) < page.index("2 条诉求")  # the larger group first
     assert any(block in page for block in clusters.SPARK[1:])
+    assert "每周条数（5周）" in page and 'role="img" aria-label="自' in page  # the bars say what they count
+    assert "持平" in page and "精确二项检验" in page  # three demands in 30 days are no significant rise
     clusters.cluster_dismiss(user=world.admin, cluster_id=bar.pk)
     assert bar.title not in client_for(world.admin).get(reverse("cluster_list")).content.decode()
     dismissed = client_for(world.admin).get(reverse("cluster_list") + "?status=dismissed").content.decode()
     assert bar.title in dismissed
 
 
-def test_trend_rises_when_the_second_half_of_the_window_has_more() -> None:
-    start = date(2026, 1, 1)
-    spark, rising = clusters._trend(
-        start, date(2026, 3, 31), [date(2026, 1, 5), date(2026, 3, 1), date(2026, 3, 20)]
+def days_back(end: date, *offsets: int) -> list[date]:
+    return [end - timedelta(days=o) for o in offsets]
+
+
+def test_trend_says_rising_only_when_the_last_30_days_rise_significantly() -> None:
+    start, end = date(2026, 1, 1), date(2026, 3, 31)  # 90 days: the last 30 against the 60 before
+    # 8 in the last 30 days, 2 in the 60 before: P(X ≥ 8 | Binomial(10, 1/3)) ≈ 0.003
+    rise = clusters.trend(start, end, days_back(end, 1, 3, 5, 8, 12, 15, 20, 25, 50, 80))
+    assert (rise.direction, rise.label, rise.recent, rise.earlier) == (clusters.UP, "上升", 8, 2)
+    assert rise.p_value < 0.01 and "近30天 8 条，此前60天 2 条" in rise.explanation
+    # 2 recent against 1 before is more, but as likely as not at a constant rate: not a rise
+    small = clusters.trend(start, end, days_back(end, 2, 10, 70))
+    assert (small.direction, small.label) == (clusters.FLAT, "持平") and small.p_value > 0.05
+    # 4 recent against 4 before (a share of 1/2 where 1/3 is expected): P ≈ 0.26, still 持平
+    assert clusters.trend(start, end, days_back(end, 1, 2, 3, 4, 40, 50, 60, 70)).direction == clusters.FLAT
+    # 0 recent against 12 before: a significant fall
+    fall = clusters.trend(start, end, days_back(end, *range(31, 89, 5)))
+    assert (fall.direction, fall.label) == (clusters.DOWN, "下降") and fall.p_value < 0.05
+
+
+def test_sparkline_bars_are_weeks_or_months_and_their_text_gives_every_count() -> None:
+    start, end = date(2026, 1, 1), date(2026, 3, 31)
+    weekly = clusters.trend(start, end, [date(2026, 1, 5), date(2026, 3, 1), date(2026, 3, 20), date(2026, 3, 21)])
+    assert weekly.unit == "week" and len(weekly.counts) == 13 and sum(weekly.counts) == 4
+    assert len(weekly.spark) == 13 and weekly.spark[0] != weekly.spark[1]
+    assert weekly.caption == "每周条数（13周）"
+    assert weekly.description == "自2026-01-01起每周诉求条数：1、0、0、0、0、0、0、0、1、0、0、2、0"
+    yearly = clusters.trend(date(2025, 6, 15), date(2026, 6, 14), [date(2025, 6, 20), date(2026, 6, 1)])
+    assert yearly.unit == "month" and len(yearly.counts) == 13 and yearly.counts[0] == yearly.counts[-1] == 1
+    assert yearly.caption == "每月条数（13个月）" and yearly.description.startswith(
+        "自2025-06起每月诉求条数：1、0"
     )
-    assert rising and len(spark) == 13 and spark[0] != spark[1]
-    assert not clusters._trend(start, date(2026, 3, 31), [date(2026, 1, 5), date(2026, 1, 6)])[1]
 
 
 def test_cluster_detail_lists_members_with_a_merge_link_never_merging(

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from scipy.stats import binomtest
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from ningju.core import scoping
@@ -35,8 +36,8 @@ from ningju.demands.models import Demand
 from ningju.demands.workflow import State
 from ningju.insights.models import Cluster, ClusterMember, ClusterStatus, Mechanism, Rhythm
 from ningju.insights.text.cluster import PLACE_MISMATCH, PLACE_SHARED, WINDOW_DAYS, TopicDescriber, cluster
-from ningju.insights.text.features import SHOP_ENDINGS, SimilarityVectorizer, place_keys
-from ningju.registry.models import Department, ResidentialArea, Street
+from ningju.insights.text.features import COMPOUND_ENDINGS, SHOP_ENDINGS, SimilarityVectorizer, place_keys
+from ningju.registry.models import Building, Compound, Department, ResidentialArea, Street
 
 # A group needs at least this many demands to be worth a person's look.
 MIN_SIZE = 2
@@ -44,10 +45,8 @@ MIN_SIZE = 2
 WEEKLY_WINDOW_DAYS = 90
 # Longer windows are years of unrelated matters; the engine's cost also grows with the square of the neighbours.
 MAX_WINDOW_DAYS = 366
-TITLE_WORDS = 4
 PAGE_SIZE = 50
 SPARK = "▁▂▃▄▅▆▇█"
-SPARK_BUCKETS = 13  # about one a week over the default 90 days
 # Recency halves a cluster's rank after this many days without a new demand.
 RECENCY_DAYS = 30
 # A new demand recurs a mechanism's problem when its best similarity to one of the source cluster's demands reaches
@@ -167,11 +166,12 @@ def clusters_propose(
         )
         .exclude(state=State.MERGED)
         .order_by("created_at", "pk")
-        .values_list("pk", "text", "created_at")
+        .values_list("pk", "text", "created_at", "category__name")
     )
     ids = [r[0] for r in rows]
     texts = [topic_text(r[1]) for r in rows]
     times = [r[2] for r in rows]
+    categories = [r[3] or "" for r in rows]
     report(1, 3, _("正在分析 %(count)d 条诉求…") % {"count": len(rows)})
     # The window a person chose is the time window: a problem that comes back over 90 days is one problem.
     labels = cluster(ids, texts, times, window_days=max(WINDOW_DAYS, (end - start).days + 1)) if rows else {}
@@ -188,12 +188,12 @@ def clusters_propose(
     groups.sort(key=lambda g: (-len(g), g[0]))
     report(2, 3, _("正在保存结果…"))
     similarities = _centroid_similarity(SimilarityVectorizer().fit(texts), texts, groups) if groups else []
-    describer = TopicDescriber(texts)
+    describer = TopicDescriber(texts, street_places(street))
     now = timezone.now()
     clusters = [
         Cluster(
             street=street,
-            title=_title(describer, [texts[i] for i in group]),
+            title=_title(describer, [texts[i] for i in group], [categories[i] for i in group]),
             status=ClusterStatus.PROPOSED,
             window_start=start,
             window_end=end,
@@ -215,9 +215,19 @@ def clusters_propose(
     return clusters
 
 
-def _title(describer: TopicDescriber, texts: list[str]) -> str:
-    """Places first, then the words particular to the group; the first text when the engine finds no words."""
-    title = describer.describe(texts, TITLE_WORDS).strip()
+def street_places(street: Street) -> list[str]:
+    """The street's own place names, which titles recognise wherever a text names them: its compounds, the roads
+    of its buildings and the residential areas named like a compound (恒德里, 三星坊)."""
+    compounds = Compound.objects.filter(area__street=street).values_list("name", flat=True)
+    roads = Building.objects.filter(compound__area__street=street).values_list("road", flat=True).distinct()
+    areas = ResidentialArea.objects.filter(street=street).values_list("name", flat=True)
+    named = (*COMPOUND_ENDINGS, "邨", "坊")
+    return sorted({*compounds, *(r for r in roads if r), *(a for a in areas if a.endswith(named))})
+
+
+def _title(describer: TopicDescriber, texts: list[str], categories: list[str]) -> str:
+    """The place and the problem ("静安悦庭苑 夜间噪音"); the first text when the engine finds nothing."""
+    title = describer.describe(texts, categories=categories).strip()
     return (title or excerpt(texts[0], 30))[:200]
 
 
@@ -350,10 +360,11 @@ def cluster_split(
     ClusterMember.objects.filter(pk__in=[m.pk for m in moved]).delete()
     split_off = None
     if new_cluster:
-        texts = [topic_text(t) for t in Demand.objects.filter(pk__in=chosen).values_list("text", flat=True)]
+        rows = Demand.objects.filter(pk__in=chosen).values_list("text", "category__name")
+        texts, categories = [topic_text(t) for t, _c in rows], [c or "" for _t, c in rows]
         split_off = Cluster.objects.create(
             street=cluster.street,
-            title=_title(TopicDescriber(), texts),
+            title=_title(TopicDescriber(places=street_places(cluster.street)), texts, categories),
             status=ClusterStatus.PROPOSED,
             window_start=cluster.window_start,
             window_end=cluster.window_end,
@@ -519,8 +530,15 @@ class ClusterRow:
     areas: int
     latest: datetime | None
     score: float
-    spark: str = ""
-    rising: bool = False
+    trend: "Trend | None" = None
+
+    @property
+    def spark(self) -> str:
+        return self.trend.spark if self.trend else ""
+
+    @property
+    def rising(self) -> bool:
+        return self.trend is not None and self.trend.direction == UP
 
 
 def cluster_rows(user: User, status: str = "", today: date | None = None) -> list[ClusterRow]:
@@ -558,32 +576,125 @@ def sparkline(counts: Sequence[int]) -> str:
     return "".join(SPARK[0] if not n else SPARK[max(1, round(n / top * (len(SPARK) - 1)))] for n in counts)
 
 
+UP, FLAT, DOWN = "up", "flat", "down"
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A cluster's demands over its window: the sparkline's counts and whether the last days rose significantly.
+
+    The test is an exact conditional binomial test: if demands came at a constant rate over the window, the number
+    in the last `recent_days`, given the window's total, would be Binomial(total, recent_days / window days).
+    上升 when the chance of at least as many is below `TREND_P`, 下降 when the chance of at most as many is, and
+    持平 otherwise (also when there are too few demands to tell)."""
+
+    counts: list[int]
+    unit: str  # "week" or "month": what one bar counts
+    first_bucket: date
+    recent: int
+    earlier: int
+    recent_days: int
+    earlier_days: int
+    p_value: float
+    direction: str
+
+    @property
+    def spark(self) -> str:
+        return sparkline(self.counts)
+
+    @property
+    def label(self) -> str:
+        return str(TREND_LABELS[self.direction])
+
+    @property
+    def caption(self) -> str:
+        """What the bars are, visible next to them: "每周条数（13周）"."""
+        if self.unit == "month":
+            return _("每月条数（%(n)d个月）") % {"n": len(self.counts)}
+        return _("每周条数（%(n)d周）") % {"n": len(self.counts)}
+
+    @property
+    def description(self) -> str:
+        """The sparkline as text, for a screen reader and the tooltip: every bar's count."""
+        counts = "、".join(str(n) for n in self.counts)
+        if self.unit == "month":
+            return _("自%(start)s起每月诉求条数：%(counts)s") % {
+                "start": f"{self.first_bucket:%Y-%m}",
+                "counts": counts,
+            }
+        return _("自%(start)s起每周诉求条数：%(counts)s") % {
+            "start": self.first_bucket.isoformat(),
+            "counts": counts,
+        }
+
+    @property
+    def explanation(self) -> str:
+        """The numbers behind 上升/持平/下降: "近30天 5 条，此前60天 3 条（p=0.02）"."""
+        return _("近%(recent_days)d天 %(recent)d 条，此前%(earlier_days)d天 %(earlier)d 条（p=%(p).2f）") % {
+            "recent_days": self.recent_days,
+            "recent": self.recent,
+            "earlier_days": self.earlier_days,
+            "earlier": self.earlier,
+            "p": self.p_value,
+        }
+
+
+TREND_LABELS = {UP: gettext_lazy("上升"), FLAT: gettext_lazy("持平"), DOWN: gettext_lazy("下降")}
+# The last this many days are compared with the rest of the window (half of a window shorter than twice this).
+TREND_RECENT_DAYS = 30
+TREND_P = 0.05
+# Windows up to this many days draw one bar a week, longer ones one a month.
+WEEKLY_BARS_UP_TO = 13 * 7
+
+
 def cluster_trends(rows: Sequence[ClusterRow]) -> None:
-    """Fill each row's per-period sparkline and whether it is rising (more demands in the window's second half
-    than in its first), with one query for all rows."""
+    """Fill each row's trend (sparkline and 上升/持平/下降), with one query for all rows."""
     by_cluster: dict[int, list[date]] = defaultdict(list)
     for cluster_id, created in ClusterMember.objects.filter(cluster__in=[r.cluster for r in rows]).values_list(
         "cluster_id", "demand__created_at"
     ):
         by_cluster[cluster_id].append(timezone.localtime(created).date())
     for row in rows:
-        days = _trend(row.cluster.window_start, row.cluster.window_end, by_cluster[row.cluster.pk])
-        row.spark, row.rising = days
+        row.trend = trend(row.cluster.window_start, row.cluster.window_end, by_cluster[row.cluster.pk])
 
 
-def _trend(start: date, end: date, days: list[date]) -> tuple[str, bool]:
+def _bars(start: date, end: date, days: Sequence[date]) -> tuple[list[int], str, date]:
     length = (end - start).days + 1
-    buckets = max(1, min(SPARK_BUCKETS, math.ceil(length / 7)))
-    counts = [0] * buckets
-    first = second = 0
+    if length <= WEEKLY_BARS_UP_TO:
+        counts = [0] * math.ceil(length / 7)
+        for day in days:
+            offset = min(max((day - start).days, 0), length - 1)
+            counts[offset // 7] += 1
+        return counts, "week", start
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    counts = [0] * months
     for day in days:
-        offset = min(max((day - start).days, 0), length - 1)
-        counts[min(buckets - 1, offset * buckets // length)] += 1
-        if offset * 2 < length:
-            first += 1
-        else:
-            second += 1
-    return sparkline(counts), second > first
+        day = min(max(day, start), end)
+        counts[(day.year - start.year) * 12 + day.month - start.month] += 1
+    return counts, "month", start.replace(day=1)
+
+
+def trend(start: date, end: date, days: Sequence[date]) -> Trend:
+    """The trend of demands received on `days` over the window from `start` to `end` (both included)."""
+    length = (end - start).days + 1
+    recent_days = TREND_RECENT_DAYS if length >= 2 * TREND_RECENT_DAYS else max(1, length // 2)
+    earlier_days = length - recent_days
+    cut = end - timedelta(days=recent_days - 1)
+    recent = sum(1 for d in days if d >= cut)
+    earlier = len(days) - recent
+    total = recent + earlier
+    direction, p_value = FLAT, 1.0
+    if total and earlier_days > 0:
+        share = recent_days / length
+        p_up = float(binomtest(recent, total, share, alternative="greater").pvalue)
+        p_down = float(binomtest(recent, total, share, alternative="less").pvalue)
+        p_value = min(p_up, p_down)
+        if p_up < TREND_P:
+            direction = UP
+        elif p_down < TREND_P:
+            direction = DOWN
+    counts, unit, first = _bars(start, end, days)
+    return Trend(counts, unit, first, recent, earlier, recent_days, earlier_days, p_value, direction)
 
 
 def cluster_page(user: User, status: str, number: str | int | None) -> Page[ClusterRow]:
@@ -782,13 +893,20 @@ def demo_mechanism(street: Street, *, today: date | None = None) -> Mechanism | 
     clusters_propose(
         street=street, start=started - timedelta(days=WEEKLY_WINDOW_DAYS), end=started - timedelta(days=1)
     )
+    # about a bar: most of its demands name one (its title names the problem, not always the bar)
+    bar = models.Q()
+    for word in ("酒吧", "酒馆", "清吧", "酒廊"):
+        bar |= models.Q(members__demand__text__contains=word)
     candidates = (
-        Cluster.objects.filter(street=street, title__contains="酒吧")
+        Cluster.objects.filter(street=street)
         .exclude(status=ClusterStatus.DISMISSED)
-        .annotate(size=Count("members"), before=models.Q(window_end__lt=started))
+        .annotate(
+            size=Count("members"), bars=Count("members", filter=bar), before=models.Q(window_end__lt=started)
+        )
+        .filter(bars__gt=0)
         .order_by("-before", "-size", "pk")
     )
-    chosen = candidates.first()
+    chosen = next((c for c in candidates if c.bars * 2 >= c.size), None)
     if chosen is None or chosen.mechanisms.exists():
         return None
     admin = User.objects.filter(role=Role.STREET_ADMIN, street=street, is_active=True).order_by("pk").first()

@@ -9,7 +9,6 @@ missing pairs count as zero, which stops chains), merged while the average simil
 
 import heapq
 import math
-from collections import Counter
 from collections.abc import Hashable, Sequence
 from datetime import datetime
 
@@ -17,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from ningju.insights.text.features import SimilarityVectorizer, extract_places, place_keys
+from ningju.insights.text.features import SimilarityVectorizer, place_keys
 
 # chosen by reading samples of f4_replies_2816 (benchmarks/text.py): at 0.4 only verbatim repeats merged; at 0.2
 # with a shared-place boost re-worded follow-ups of one matter merge too ("反对拆五一桥建商铺廊桥" ×3) while
@@ -146,48 +145,22 @@ def cluster(
 
 
 class TopicDescriber:
-    """Short titles for clusters: the shared place names, then the words most particular to the cluster.
+    """Short titles for clusters, the way a person would write them: the shared place and the problem
+    ("静安悦庭苑 夜间噪音", "楼道灯损坏"); see `titles.TitleMaker`.
 
-    With background texts (the street's demands) a word's weight is its share in the cluster times its inverse
-    document frequency in the background, so everyday words ("小区", "噪音" everywhere) rank below "酒吧"."""
+    With background texts (the street's demands) a word's weight is its inverse document frequency in the
+    background, so everyday words ("小区", "噪音" everywhere) carry less than "酒吧"; `places` are known place names
+    (the registry's compounds and roads)."""
 
-    def __init__(self, background: Sequence[str] = ()) -> None:
-        self.documents = len(background)
-        self.frequency: Counter[str] = Counter()
-        for text in background:
-            self.frequency.update(set(self._words(text)))
+    def __init__(self, background: Sequence[str] = (), places: Sequence[str] = ()) -> None:
+        from ningju.insights.text.titles import TitleMaker
 
-    @staticmethod
-    def _words(text: str) -> list[str]:
-        from ningju.insights.text.classifier import word_tokens
+        self.maker = TitleMaker(background, places)
 
-        return [
-            w
-            for w in word_tokens(text)
-            if len(w) >= 2 and w not in STOPWORDS and not w.isdigit() and not w.isascii() and not _anonymised(w)
-        ]
-
-    def describe(self, texts: Sequence[str], words: int = 4) -> str:
-        if not texts:
-            return ""
-        counts: Counter[str] = Counter()
-        for text in texts:
-            counts.update(set(extract_places(text)))
-        needed = 1 if len(texts) == 1 else 2
-        places = [p for p, c in counts.most_common(2) if c >= min(needed, len(texts))]
-        scores: Counter[str] = Counter()
-        for text in texts:
-            scores.update(set(self._words(text)))
-        ranked = sorted(
-            ((w, c / len(texts) * self._idf(w)) for w, c in scores.items() if not any(w in p for p in places)),
-            key=lambda item: -item[1],
-        )
-        return " ".join([*places, *(w for w, _s in ranked[: max(1, words - len(places))])])
-
-    def _idf(self, word: str) -> float:
-        if not self.documents:
-            return 1.0 + len(word) / 10  # no background: longer words say more
-        return math.log((1 + self.documents) / (1 + self.frequency[word])) + 1
+    def describe(self, texts: Sequence[str], words: int = 4, categories: Sequence[str] = ()) -> str:
+        """The title of one cluster. `words` is kept for older callers: a title is a place and a phrase now, never a
+        list of words."""
+        return self.maker.title(texts, categories).text
 
 
 def _anonymised(word: str) -> bool:
@@ -196,5 +169,5 @@ def _anonymised(word: str) -> bool:
 
 
 def describe(cluster_texts: Sequence[str], words: int = 4) -> str:
-    """A short topic title for the texts of one cluster, e.g. "常德路 夜猫子酒吧 夜间 噪音扰民"."""
+    """A short topic title for the texts of one cluster, e.g. "常德路夜猫子酒吧 噪音扰民"."""
     return TopicDescriber().describe(cluster_texts, words)

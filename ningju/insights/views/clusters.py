@@ -42,6 +42,8 @@ def cluster_list(request: AuthedRequest) -> HttpResponse:
         "filters": filters,
         "status": status,
         "analyse": AnalyseForm(),
+        "trend_days": clusters.TREND_RECENT_DAYS,
+        "trend_p": clusters.TREND_P,
         "jobs": Job.objects.filter(created_by=user, kind=JobKind.CLUSTERS).order_by("-created_at")[:RECENT_JOBS],
     }
     template = "insights/clusters.html#results" if request.htmx else "insights/clusters.html"
