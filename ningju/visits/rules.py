@@ -105,19 +105,21 @@ def period(day: date, interval: str) -> tuple[date, date]:
 
 
 def next_due(last: date | None, interval: str, today: date) -> date:
-    """The last day by which the next visit is due: the end of the current period if there was no visit in it yet,
-    otherwise the end of the following period."""
-    start, end = period(today, interval)
-    if last is None or last < start:
-        return end
-    return period(end + timedelta(days=1), interval)[1]
+    """The last day by which the next visit is due: the end of the period after the one of the last visit (a
+    household visited in March under a monthly rule is due by the end of April). Never visited: the end of the
+    period before `today`'s, the last whole period that passed without a visit. The date is in the past exactly
+    when the household is overdue (`is_overdue`), so a page never shows a future date as 逾期."""
+    start = period(today, interval)[0]
+    if last is None:
+        return start - timedelta(days=1)
+    following = period(last, interval)[1] + timedelta(days=1)
+    return period(following, interval)[1]
 
 
 def is_overdue(last: date | None, interval: str, today: date) -> bool:
-    """Overdue: a whole period has passed with no visit (the previous calendar week/month/year had none)."""
-    start, _end = period(today, interval)
-    previous_start = period(start - timedelta(days=1), interval)[0]
-    return last is None or last < previous_start
+    """Overdue: a whole period has passed with no visit (the previous calendar week/month/year had none), i.e. the
+    due date is before today. A due date today or later is "due by", not overdue."""
+    return next_due(last, interval, today) < today
 
 
 def due_reason(requirement: Requirement, last: date | None, today: date) -> str:
