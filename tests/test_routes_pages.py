@@ -20,6 +20,7 @@ from ningju.core.geo import wgs84_to_gcj02
 from ningju.core.models import User
 from ningju.registry.models import Household, PatrolSite, PatrolSiteType
 from ningju.visits.models import Plan, Route, Stop, Visit, VisitMode
+from ningju.visits.rules import ensure_rules
 from ningju.visits.views import routes as route_views
 from tests import factories
 from tests.conftest import World
@@ -102,16 +103,26 @@ def second_household(world: World) -> Household:
 
 @pytest.fixture
 def today_route(world: World, site: PatrolSite, second_household: Household) -> Route:
-    return make_route(
+    """Today's route, planned a week ago: the stored reasons are what the planner wrote then; the page reads the
+    visit log now (the household last visited 28 days ago, the site 6 days ago, by visits logged before planning)."""
+    today = timezone.localdate()
+    ensure_rules(world.street)
+    for target, days_ago in ((world.household, 28), (site, 6)):
+        logged = visit(world, world.cadre, target, at_local(today - timedelta(days=days_ago), 10))
+        Visit.objects.filter(pk=logged.pk).update(created_at=at_local(today - timedelta(days=days_ago), 11))
+    route = make_route(
         world,
         world.cadre,
-        timezone.localdate(),
+        today,
         [
             (second_household, "全覆盖 — 每年，尚未走访"),
-            (world.household, "独居老人 — 每月，上次走访 28 天前"),
-            (site, "垃圾厢房 — 每周，上次走访 6 天前"),
+            (world.household, "独居老人 — 每月，上次走访 21 天前"),
+            (site, "垃圾厢房 — 每周，尚未走访"),
         ],
     )
+    Route.objects.filter(pk=route.pk).update(planned_at=at_local(today - timedelta(days=1), 0))
+    route.refresh_from_db()
+    return route
 
 
 def page_text(response: Any) -> str:
@@ -146,7 +157,9 @@ def test_stop_is_done_when_anyone_visited_that_household_that_day(
 ) -> None:
     today = timezone.localdate()
     visit(world, world.head, world.household, at_local(today, 9))  # someone else, today
-    visit(world, world.cadre, second_household, at_local(today - timedelta(days=1), 15))  # yesterday: not today
+    # Three days ago, before the route was planned (and logged then): it does not satisfy today's stop.
+    earlier = visit(world, world.cadre, second_household, at_local(today - timedelta(days=3), 15))
+    Visit.objects.filter(pk=earlier.pk).update(created_at=at_local(today - timedelta(days=3), 16))
     rows = {row.seq: row for row in client_for(world.cadre).get(reverse("route_today")).context["rows"]}
     assert rows[2].done
     assert not rows[1].done
@@ -329,11 +342,12 @@ def test_map_data_has_numbered_stops_and_a_closed_walk_from_the_office(
     settings.NINGJU_MAP_TILES = "osm"
     data = map_data(client_for(world.cadre).get(reverse("route_today")))
     office = [world.hengdeli.office_lat, world.hengdeli.office_lng]
-    assert [s["seq"] for s in data["stops"]] == [1, 2, 3]
+    assert [[s["seq"] for s in m["stops"]] for m in data["markers"]] == [[1], [2], [3]]
+    assert [m["text"] for m in data["markers"]] == ["1", "2", "3"]
     assert data["office"] == office
     assert data["path"][0] == office and data["path"][-1] == office
-    assert data["path"][1:-1] == [s["at"] for s in data["stops"]]
-    assert data["stops"][1]["at"] == [world.household.building.lat, world.household.building.lng]
+    assert data["path"][1:-1] == [m["at"] for m in data["markers"]]
+    assert data["markers"][1]["at"] == [world.household.building.lat, world.household.building.lng]
     assert "tile.openstreetmap.org" in data["tiles"]["layers"][0]["url"]
     assert data["text"]["tiles_failed"] == "地图底图无法加载，仅显示路线"
 
@@ -343,7 +357,7 @@ def test_amap_tiles_get_stops_converted_to_gcj02(world: World, today_route: Rout
     data = map_data(client_for(world.cadre).get(reverse("route_today")))
     building = world.household.building
     expected = wgs84_to_gcj02(building.lat, building.lng)
-    assert data["stops"][1]["at"] == pytest.approx(list(expected), abs=1e-7)
+    assert data["markers"][1]["at"] == pytest.approx(list(expected), abs=1e-7)
     assert data["office"] == pytest.approx(
         list(wgs84_to_gcj02(world.hengdeli.office_lat, world.hengdeli.office_lng)), abs=1e-7
     )
@@ -355,7 +369,7 @@ def test_tianditu_tiles_carry_the_key_and_need_one(world: World, today_route: Ro
     settings.NINGJU_TIANDITU_KEY = "k-123"
     data = map_data(client_for(world.cadre).get(reverse("route_today")))
     assert all("tk=k-123" in layer["url"] for layer in data["tiles"]["layers"])
-    assert data["stops"][1]["at"] == [world.household.building.lat, world.household.building.lng]  # WGS-84 tiles
+    assert data["markers"][1]["at"] == [world.household.building.lat, world.household.building.lng]  # WGS-84 tiles
     settings.NINGJU_TIANDITU_KEY = ""
     with pytest.raises(ImproperlyConfigured, match="NINGJU_TIANDITU_KEY"):
         client_for(world.cadre).get(reverse("route_today"))

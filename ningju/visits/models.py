@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ningju.registry.models import Building, Household, PatrolSite, PatrolSiteType, ResidentialArea, Street, Tag
@@ -290,6 +291,9 @@ class Route(models.Model):
     )
     area = models.ForeignKey(ResidentialArea, verbose_name=_("居民区"), on_delete=models.CASCADE, related_name="+")
     walk_m = models.PositiveIntegerField(_("步行距离（米）"))
+    # When this route was (re)written: a visit to one of its stops logged after it was planned, on or before the
+    # route's day, satisfies the stop (an off-route visit shows the stop as done).
+    planned_at = models.DateTimeField(_("规划时间"), default=timezone.now)
 
     class Meta:
         verbose_name = _("走访路线")

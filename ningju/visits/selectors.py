@@ -7,15 +7,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ningju.core import workdays
 from ningju.core.geo import LatLng, wgs84_to_gcj02
 from ningju.core.models import User
-from ningju.visits import permissions
+from ningju.visits import permissions, rules
 from ningju.visits.models import Route, Stop, Visit
 
 # How far date navigation looks for the previous/next working day (the longest holiday is 8–9 days).
@@ -41,7 +42,7 @@ def route_owner(viewer: User, username: str) -> User:
 def route_of(owner: User, day: date) -> Route | None:
     stops = Stop.objects.select_related("household__building", "patrol_site__site_type").order_by("seq")
     return (
-        Route.objects.select_related("area", "plan")
+        Route.objects.select_related("area__street", "plan")
         .prefetch_related(Prefetch("stops", queryset=stops))
         .filter(cadre=owner, day=day)
         .first()
@@ -54,18 +55,18 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
 
 
-def visited_on(day: date, household_ids: list[int], site_ids: list[int]) -> tuple[set[int], set[int]]:
-    """Which of these households and patrol sites had a visit (by anyone) on `day`: two queries."""
-    start, end = day_bounds(day)
-    in_day = Visit.objects.filter(visited_at__gte=start, visited_at__lt=end)
-    households = set(in_day.filter(household_id__in=household_ids).values_list("household_id", flat=True))
-    sites = set(in_day.filter(patrol_site_id__in=site_ids).values_list("patrol_site_id", flat=True))
-    return households, sites
+@dataclass(frozen=True)
+class DoneVisit:
+    """The visit that satisfied a stop: on the route's day, or off the route since the route was planned."""
+
+    on: date
+    url: str | None
+    off_route: bool  # logged on an earlier day than the route's (the stop was visited before its turn)
 
 
 @dataclass(frozen=True)
 class StopRow:
-    """A stop as the route page lists it."""
+    """A stop as the route page lists it: its reason and last visit read live from the visit log."""
 
     seq: int
     kind: str
@@ -75,47 +76,106 @@ class StopRow:
     reason: str
     lat: float
     lng: float
-    done: bool
+    last_visit: date | None
+    done_visit: DoneVisit | None
     visit_url: str | None
+
+    @property
+    def done(self) -> bool:
+        return self.done_visit is not None
 
 
 def stop_rows(route: Route, visit_form_url: str | None) -> list[StopRow]:
-    """The route's stops in walking order, each with its done status and the link to log its visit."""
-    stops = list(route.stops.all())
-    done_households, done_sites = visited_on(
-        route.day,
-        [s.household_id for s in stops if s.household_id is not None],
-        [s.patrol_site_id for s in stops if s.patrol_site_id is not None],
-    )
+    """The route's stops in walking order, each with its done status, why it is due as of now, its last visit
+    before the route's day, and the link to log its visit (a few queries, none per stop)."""
+    stops = [s for s in route.stops.all() if s.household is not None or s.patrol_site is not None]
+    household_ids = [s.household_id for s in stops if s.household_id is not None]
+    site_ids = [s.patrol_site_id for s in stops if s.patrol_site_id is not None]
+    street = route.area.street
+    book = rules.RuleBook(street)
+    tags = rules.household_tag_ids(household_ids)
+    lasts = {
+        (Stop.Kind.HOUSEHOLD, k): v
+        for k, v in rules.last_household_visits(household_ids, before=route.day).items()
+    }
+    lasts |= {(Stop.Kind.PATROL, k): v for k, v in rules.last_site_visits(site_ids, before=route.day).items()}
+    done = _done_visits(route, household_ids, site_ids)
+    minimum = rules.settings_for(street).min_households_per_day
     rows = []
     for stop in stops:
         if stop.household is not None:
-            target_id, param = stop.household.pk, "household"
+            key, param = (Stop.Kind.HOUSEHOLD, stop.household.pk), "household"
             label, detail = stop.household.address, ""
-            done = target_id in done_households
-        elif stop.patrol_site is not None:
-            target_id, param = stop.patrol_site.pk, "patrol_site"
+            requirement = book.household(tags.get(stop.household.pk, ()))
+        else:
+            assert stop.patrol_site is not None
+            key, param = (Stop.Kind.PATROL, stop.patrol_site.pk), "patrol_site"
             label = stop.patrol_site.name
             detail = " · ".join(x for x in (str(stop.patrol_site.site_type), stop.patrol_site.address) if x)
-            done = target_id in done_sites
-        else:  # the database refuses a stop with neither; keep the page up if one slipped through
-            continue
-        url = f"{visit_form_url}?{param}={target_id}&stop={stop.pk}" if visit_form_url else None
+            requirement = book.patrol_site(stop.patrol_site.site_type_id)
+        done_visit = done.get(key)
+        last = lasts.get(key)
+        if done_visit is not None and done_visit.off_route:
+            last = done_visit.on
+        url = f"{visit_form_url}?{param}={key[1]}&stop={stop.pk}" if visit_form_url else None
         rows.append(
             StopRow(
                 seq=stop.seq,
                 kind=stop.kind,
-                target_id=target_id,
+                target_id=key[1],
                 label=label,
                 detail=detail,
-                reason=stop.reason,
+                reason=live_reason(stop.kind, requirement, last, route.day, done_visit is not None, minimum),
                 lat=stop.lat,
                 lng=stop.lng,
-                done=done,
+                last_visit=last,
+                done_visit=done_visit,
                 visit_url=url,
             )
         )
     return rows
+
+
+def live_reason(
+    kind: str, requirement: rules.Requirement | None, last: date | None, day: date, done: bool, minimum: int
+) -> str:
+    """Why the stop is on the route, as of the visit log now: due under its rule ("独居老人，上次走访 28 天前"), or a
+    fill-up to the daily minimum when its rule is already met this period; a done stop names its rule only."""
+    if done:
+        return requirement.label if requirement is not None else ""
+    if requirement is not None and (
+        kind == Stop.Kind.PATROL or last is None or last < rules.period(day, requirement.interval)[0]
+    ):
+        return rules.due_reason(requirement, last, day)
+    reason = _("每日走访（补足%(min)d户）") % {"min": minimum}
+    if last is None:
+        return reason + _("，尚未走访")
+    return reason + _("，上次走访 %(days)d 天前") % {"days": (day - last).days}
+
+
+def _done_visits(route: Route, household_ids: list[int], site_ids: list[int]) -> dict[tuple[str, int], DoneVisit]:
+    """Per stop target, the visit that satisfies it: on the route's day, or logged (or made) since the route was
+    planned and not after its day. The latest such visit wins."""
+    day_start, day_end = day_bounds(route.day)
+    since = min(route.planned_at, day_start)
+    visits = (
+        Visit.objects.filter(visited_at__lt=day_end)
+        .filter(Q(household_id__in=household_ids) | Q(patrol_site_id__in=site_ids))
+        .filter(Q(visited_at__gte=since) | Q(created_at__gte=route.planned_at))
+        .order_by("visited_at")
+        .values_list("id", "household_id", "patrol_site_id", "visited_at")
+    )
+    try:
+        detail = reverse("visit_detail", args=["00000000-0000-0000-0000-000000000000"])
+    except NoReverseMatch:
+        detail = ""
+    found: dict[tuple[str, int], DoneVisit] = {}
+    for visit_id, household_id, site_id, visited_at in visits:
+        key = (Stop.Kind.HOUSEHOLD, household_id) if household_id is not None else (Stop.Kind.PATROL, site_id)
+        on = timezone.localdate(visited_at)
+        url = detail.replace("00000000-0000-0000-0000-000000000000", str(visit_id)) if detail else None
+        found[key] = DoneVisit(on=on, url=url, off_route=on < route.day)
+    return found
 
 
 # --- the map ----------------------------------------------------------------------------------------------------
@@ -172,30 +232,52 @@ def _display(point: LatLng, datum: str) -> list[float]:
 
 
 def route_map_data(route: Route | None, rows: list[StopRow], office: LatLng | None) -> dict[str, Any]:
-    """Everything the map script needs, embedded in the page (json_script): tiles, the office, numbered stops and
-    the closed walking path office → stops → office, in the tiles' datum."""
+    """Everything the map script needs, embedded in the page (json_script): tiles, the office, one marker per place
+    (a building's households share one: it lists each household's stop number and state) and the closed walking
+    path office → places → office, in the tiles' datum."""
     tiles = map_tiles()
     datum = tiles["datum"]
-    stops = [
-        {"seq": row.seq, "at": _display((row.lat, row.lng), datum), "label": row.label, "done": row.done}
-        for row in rows
-    ]
-    path = [stop["at"] for stop in stops]
+    markers: list[dict[str, Any]] = []
+    by_point: dict[tuple[float, float], dict[str, Any]] = {}
+    for row in rows:
+        at = _display((row.lat, row.lng), datum)
+        marker = by_point.get((at[0], at[1]))
+        if marker is None:
+            marker = {"at": at, "stops": []}
+            by_point[(at[0], at[1])] = marker
+            markers.append(marker)
+        marker["stops"].append({"seq": row.seq, "label": row.label, "done": row.done})
+    for marker in markers:
+        seqs = [stop["seq"] for stop in marker["stops"]]
+        marker["text"] = _seq_range(seqs)
+        marker["done"] = all(stop["done"] for stop in marker["stops"])
+    path = [marker["at"] for marker in markers]
     office_at = _display(office, datum) if office is not None else None
     if office_at is not None and path:
         path = [office_at, *path, office_at]
     return {
         "tiles": tiles,
         "office": office_at,
-        "stops": stops,
+        "markers": markers,
         "path": path,
         "text": {
             "office": _("居委会"),
             "tiles_failed": _("地图底图无法加载，仅显示路线"),
             "no_tiles": _("未配置地图底图，仅显示路线"),
             "done": _("已走访"),
+            "not_done": _("未走访"),
+            "stops": _("%(n)d 户"),
         },
     }
+
+
+def _seq_range(seqs: list[int]) -> str:
+    """A marker's label: "3", "1–5" for consecutive stops, "2·7" otherwise."""
+    if len(seqs) == 1:
+        return str(seqs[0])
+    if seqs == list(range(seqs[0], seqs[0] + len(seqs))):
+        return f"{seqs[0]}–{seqs[-1]}"
+    return "·".join(str(seq) for seq in seqs)
 
 
 def office_of(route: Route | None, owner: User) -> LatLng | None:

@@ -2,7 +2,7 @@
 still shows the numbered stops and the path on a plain background, says why the streets are missing, and the list
 below it gives the walking order."""
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -10,8 +10,9 @@ from playwright.sync_api import Page, Route, expect
 
 from ningju.core.models import User
 from ningju.registry.models import PatrolSite, PatrolSiteType
-from ningju.visits.models import Plan, Stop
+from ningju.visits.models import Plan, Stop, Visit, VisitMode
 from ningju.visits.models import Route as WalkRoute
+from ningju.visits.rules import ensure_rules
 from tests import factories
 from tests.conftest import World
 from tests.e2e.conftest import log_in
@@ -35,8 +36,22 @@ def todays_route(world: World, cadre: User, day: date) -> WalkRoute:
         lat=31.2385,
         lng=121.4503,
     )
+    # The page reads each stop's reason from the visit log: the household was last visited 28 days ago.
+    ensure_rules(world.street)
+    last = timezone.make_aware(datetime.combine(day - timedelta(days=28), time(10)))
+    logged = Visit.objects.create(
+        area=world.hengdeli, cadre=cadre, household=world.household, visited_at=last, mode=VisitMode.PHONE
+    )
+    Visit.objects.filter(pk=logged.pk).update(created_at=last)
     plan = Plan.objects.create(street=world.street, start=day, days=1)
-    route = WalkRoute.objects.create(plan=plan, day=day, cadre=cadre, area=world.hengdeli, walk_m=860)
+    route = WalkRoute.objects.create(
+        plan=plan,
+        day=day,
+        cadre=cadre,
+        area=world.hengdeli,
+        walk_m=860,
+        planned_at=timezone.make_aware(datetime.combine(day, time(0))),
+    )
     Stop.objects.create(
         route=route,
         seq=1,

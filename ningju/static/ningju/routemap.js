@@ -1,4 +1,4 @@
-/* Route map: the day's numbered stops and the walking path (office → stops → office) on a Leaflet map.
+/* Route map: the day's numbered places (a building's households under one marker) and the walking path (office → stops → office) on a Leaflet map.
    The data comes embedded in the page (json_script "route-map-data"), already in the tiles' datum. Vector layers
    need no tiles, so when no tile server answers (a stairwell, an intranet) the route still draws on the plain
    background and a small note says why the streets are missing. */
@@ -50,29 +50,71 @@
       points.push(data.office);
     }
 
-    data.stops.forEach(function (stop) {
-      // An element, not a string: Leaflet puts a string in as HTML. Labels (road names) go only into the title.
-      var number = document.createElement("span");
-      number.textContent = String(stop.seq);
-      var icon = L.divIcon({
-        className: "route-stop" + (stop.done ? " done" : ""),
-        html: number,
-        iconSize: [30, 30],
+    function focusStop(seq) {
+      var item = document.getElementById("stop-" + seq);
+      if (!item) {
+        return;
+      }
+      document.querySelectorAll("ol.stops li.focus").forEach(function (other) {
+        other.classList.remove("focus");
       });
-      var title = stop.seq + ". " + stop.label + (stop.done ? " · " + data.text.done : "");
-      var marker = L.marker(stop.at, { icon: icon, title: title, alt: title, riseOnHover: true }).addTo(map);
-      marker.on("click", function () {
-        var item = document.getElementById("stop-" + stop.seq);
-        if (!item) {
-          return;
-        }
-        document.querySelectorAll("ol.stops li.focus").forEach(function (other) {
-          other.classList.remove("focus");
+      item.classList.add("focus");
+      item.scrollIntoView({ behavior: "smooth", block: "center" });
+    }
+
+    // One marker per place: a building's households share it, and its popup lists each household's stop number
+    // and state, each a link to the stop in the list below.
+    function popupFor(marker) {
+      var box = document.createElement("div");
+      box.className = "route-popup";
+      var list = document.createElement("ul");
+      marker.stops.forEach(function (stop) {
+        var item = document.createElement("li");
+        item.className = stop.done ? "done" : "";
+        var link = document.createElement("a");
+        link.href = "#stop-" + stop.seq;
+        link.textContent = stop.seq + ". " + stop.label;
+        link.addEventListener("click", function (event) {
+          event.preventDefault();
+          focusStop(stop.seq);
         });
-        item.classList.add("focus");
-        item.scrollIntoView({ behavior: "smooth", block: "center" });
+        var state = document.createElement("span");
+        state.className = "badge" + (stop.done ? " ok" : "");
+        state.textContent = stop.done ? data.text.done : data.text.not_done;
+        item.appendChild(link);
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(state);
+        list.appendChild(item);
       });
-      points.push(stop.at);
+      box.appendChild(list);
+      return box;
+    }
+
+    data.markers.forEach(function (marker) {
+      // An element, not a string: Leaflet puts a string in as HTML. Labels (road names) go only into text nodes.
+      var number = document.createElement("span");
+      number.textContent = marker.text;
+      var several = marker.stops.length > 1;
+      var width = several ? Math.max(30, 12 + 8 * marker.text.length) : 30;
+      var icon = L.divIcon({
+        className: "route-stop" + (marker.done ? " done" : "") + (several ? " several" : ""),
+        html: number,
+        iconSize: [width, 30],
+      });
+      var title = marker.stops
+        .map(function (stop) {
+          return stop.seq + ". " + stop.label + (stop.done ? " · " + data.text.done : "");
+        })
+        .join("\n");
+      var placed = L.marker(marker.at, { icon: icon, title: title, alt: title, riseOnHover: true }).addTo(map);
+      if (several) {
+        placed.bindPopup(popupFor(marker), { maxWidth: 280 });
+      } else {
+        placed.on("click", function () {
+          focusStop(marker.stops[0].seq);
+        });
+      }
+      points.push(marker.at);
     });
 
     if (points.length === 1) {
