@@ -4,6 +4,7 @@ xlsx downloads and validated periods."""
 
 import base64
 import io
+import pickle
 import re
 import zlib
 from datetime import date, datetime, timedelta
@@ -11,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.cache import cache
 from django.db.models import Q, Sum
 from django.test import Client
 from django.utils import timezone, translation
@@ -456,6 +458,15 @@ def test_cached_report_equals_the_live_count_and_the_rollups(year: World) -> Non
     after = report.cached_report(scope, *whole_year)
     assert after.figures.person_visits == fresh.figures.person_visits + 1
     assert after.figures == report.build_report(scope, *whole_year).figures
+
+
+def test_cached_report_keeps_no_user_and_no_password_hash(year: World) -> None:
+    scope = report.report_scope(year.admin)
+    report.cached_report(scope, date(2025, 1, 1), date(2025, 12, 31))
+    stored = cache.get(report._cache_key(scope, date(2025, 1, 1), date(2025, 12, 31)))
+    assert stored is not None and "scope" not in stored
+    raw = pickle.dumps(stored)
+    assert year.admin.password.encode() not in raw and b"ningju.core.models" not in raw
 
 
 def test_cached_report_is_not_shared_between_an_area_head_and_another_scope(year: World, client: Client) -> None:

@@ -815,12 +815,15 @@ def cached_report(scope: ReportScope, start: date, end: date) -> Report:
     to count from the raw rows; from the cache a few milliseconds, with the same numbers. The page says when the
     numbers were counted."""
     key = _cache_key(scope, start, end)
-    built: Report | None = cache.get(key)
-    if built is None:
+    stored: dict[str, Any] | None = cache.get(key)
+    if stored is None:
         built = build_report(scope, start, end)
         built.computed_at = timezone.now()
-        cache.set(key, built, CACHE_SECONDS)
-    return dataclasses.replace(built, scope=scope)  # the asking user's scope (same street, area and role)
+        # Everything but the scope: it holds the user (a password hash has no place in the cache); the asking
+        # user's scope (same street, area and role, as the key says) goes back in.
+        stored = {f.name: getattr(built, f.name) for f in dataclasses.fields(built) if f.name != "scope"}
+        cache.set(key, stored, CACHE_SECONDS)
+    return Report(scope=scope, **stored)
 
 
 def report_warm(street: Street) -> int:
