@@ -87,7 +87,7 @@ def test_overdue_list_marks_only_past_due_dates_as_overdue(world: World) -> None
     assert everyone.status_code == 200, (everyone.status_code, everyone.get("Location"))
     html = everyone.content.decode()
     due_row = row_of(html, due_this_year)
-    assert "2026-12-31 前" in due_row and "待走访" in due_row
+    assert "2026-12-31 前" in due_row and "未到期" in due_row
     assert "逾期" not in due_row
     late_row = row_of(html, missed_last_year)
     assert "逾期" in late_row and "应于 2025-12-31 前" in late_row
