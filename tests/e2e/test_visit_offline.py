@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
+from ningju.demands.models import Demand
 from ningju.visits.models import Finding, Visit
 from tests.conftest import World
 from tests.e2e.conftest import PHONE, close_quietly, log_in
@@ -91,6 +92,7 @@ def test_visit_logged_offline_is_synced_once_when_back_online(
     expect(page.locator(STATUS)).to_have_text("待同步 1 条")
     expect(page.locator("#visit-done-text")).to_have_text("已保存在手机上，有网络时自动上传。")
     expect(page.locator("#visit-form")).to_be_hidden()  # saved: no second tap on 保存 by mistake
+    expect(page.locator("#visit-done-waiting")).to_have_text("发现的问题会在上传时登记为诉求。")
     assert not Visit.objects.exists()
 
     page.context.set_offline(False)
@@ -103,11 +105,17 @@ def test_visit_logged_offline_is_synced_once_when_back_online(
     )
     assert (visit.way, visit.met, visit.notes) == ("跟着宠物访", "王秀英", "身体硬朗，独自在家")
     assert list(Finding.objects.filter(visit=visit).values_list("text", flat=True)) == ["楼道灯坏了"]
+    # Uploaded: the finding was filed, and the page that still shows the saved visit says so with a link.
+    demand = Demand.objects.get(finding__visit=visit)
+    expect(page.locator("#visit-done-text")).to_have_text("走访已记录。")
+    expect(page.locator("#visit-done-waiting")).to_be_hidden()
+    expect(page.get_by_role("link", name=f"诉求 #{demand.pk}")).to_have_attribute("href", f"/demands/{demand.pk}/")
 
     page.reload()  # syncs again on load: nothing is left to send, nothing is doubled
     expect(page.locator(STATUS)).to_have_text("已同步")
     assert Visit.objects.filter(pk=visit_id).count() == 1
     assert Visit.objects.count() == 1
+    assert Demand.objects.count() == 1
 
 
 def test_upload_whose_answer_is_lost_is_sent_again_without_a_duplicate(
@@ -135,6 +143,7 @@ def test_upload_whose_answer_is_lost_is_sent_again_without_a_duplicate(
     expect(page.locator(STATUS)).to_have_text("已同步")
     assert Visit.objects.count() == 1
     assert Finding.objects.count() == 1
+    assert Demand.objects.count() == 1  # the lost answer's replay filed nothing again
 
 
 def test_sync_button_uploads_waiting_visits(
