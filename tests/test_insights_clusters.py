@@ -252,6 +252,20 @@ def test_cluster_list_shows_one_line_per_cluster_with_size_areas_and_trend(
     assert bar.title in dismissed
 
 
+def test_decided_clusters_get_fresh_titles_and_proposals_are_not_touched(
+    world: World, demands: dict[str, list[Demand]]
+) -> None:
+    propose(world)
+    bar = bar_cluster(world)
+    clusters.cluster_confirm(user=world.admin, cluster_id=bar.pk)
+    Cluster.objects.filter(pk=bar.pk).update(title="音乐 睡不着 凌晨 门口")  # a title of the old keyword engine
+    garbage = Cluster.objects.get(title__contains="垃圾房")
+    assert clusters.clusters_retitle(world.street) == 1
+    bar.refresh_from_db()
+    assert "夜猫子酒吧" in bar.title and bar.title.count(" ") <= 1
+    assert Cluster.objects.get(pk=garbage.pk).title == garbage.title
+
+
 def days_back(end: date, *offsets: int) -> list[date]:
     return [end - timedelta(days=o) for o in offsets]
 
@@ -296,6 +310,7 @@ def test_cluster_detail_lists_members_with_a_merge_link_never_merging(
         assert reverse("demand_detail", args=[demand.pk]) + "#step-merge" in page
     assert "恒德里" in page and "又一村" in page and "确认同类" in page and "不是同类" in page
     assert "建立常态化机制" not in page  # only once confirmed
+    assert "每周条数（5周）" in page and "持平" in page and "近15天 2 条，此前15天 1 条" in page  # 30-day window
 
 
 def test_analyse_runs_as_a_job_from_the_page(

@@ -272,9 +272,41 @@ def _sizes(clusters: list[Cluster]) -> list[tuple[Cluster, int]]:
 
 
 def clusters_propose_weekly(*, today: date | None = None) -> int:
-    """Every street's last 90 days (the weekly task); returns how many clusters were proposed."""
+    """Every street's last 90 days (the weekly task), and fresh titles for its decided clusters; returns how many
+    clusters were proposed."""
     start, end = window_last(WEEKLY_WINDOW_DAYS, today)
-    return sum(len(clusters_propose(street=s, start=start, end=end)) for s in Street.objects.all())
+    proposed = 0
+    for street in Street.objects.all():
+        proposed += len(clusters_propose(street=street, start=start, end=end))
+        clusters_retitle(street)
+    return proposed
+
+
+def clusters_retitle(street: Street) -> int:
+    """Title the street's confirmed and dismissed clusters again from their demands, as new proposals are titled
+    (a title is the engine's, never typed by a person; a mechanism keeps the name it was given). Returns how many
+    titles changed."""
+    decided = list(Cluster.objects.filter(street=street).exclude(status=ClusterStatus.PROPOSED))
+    if not decided:
+        return 0
+    members: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for cluster_id, text, category in ClusterMember.objects.filter(cluster__in=decided).values_list(
+        "cluster_id", "demand__text", "demand__category__name"
+    ):
+        members[cluster_id].append((topic_text(text), category or ""))
+    background = [topic_text(t) for t in Demand.objects.filter(area__street=street).values_list("text", flat=True)]
+    describer = TopicDescriber(background, street_places(street))
+    changed = []
+    for c in decided:
+        rows = members[c.pk]
+        if len(rows) < MIN_SIZE:
+            continue
+        title = _title(describer, [t for t, _c in rows], [k for _t, k in rows])
+        if title != c.title:
+            c.title = title
+            changed.append(c)
+    Cluster.objects.bulk_update(changed, ["title"])
+    return len(changed)
 
 
 # ---------------------------------------------------------------------------------------------------- decisions

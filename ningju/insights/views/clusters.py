@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -81,6 +82,11 @@ def cluster_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "cluster": cluster,
             "rows": rows,
             "areas": len({r.demand.area_id for r in rows}),
+            "trend": clusters.trend(
+                cluster.window_start,
+                cluster.window_end,
+                [timezone.localtime(r.demand.created_at).date() for r in rows],
+            ),
             "terminal": [s.value for s in TERMINAL_STATES],
             "mechanisms": cluster.mechanisms.order_by("-started_on"),
             "confirmed": cluster.status == ClusterStatus.CONFIRMED,
