@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 from django.db import connection
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 
 from ningju.core.management.commands.serve import gunicorn_command, open_access_log
 from ningju.core.models import User
@@ -264,6 +264,28 @@ def log_in(page: Page, base_url: str, username: str, password: str = "ningju-dem
         page.get_by_label("验证码").fill(code)
         page.get_by_role("button", name="验证", exact=True).click()
         page.wait_for_load_state("networkidle")
+
+
+def main_menu(page: Page) -> Locator:
+    """The main navigation, visible: on a phone it sits in the sheet the tab bar's 更多 opens."""
+    more = page.locator(".tabbar .more")
+    if more.is_visible() and more.get_attribute("aria-expanded") != "true":
+        more.click()
+    return page.get_by_role("navigation", name="主导航")
+
+
+def account_menu(page: Page) -> Locator:
+    """The header's account menu (修改密码, 两步验证, 我的设备, 账号管理, 退出), opened."""
+    main_menu(page)
+    who = page.locator("details.who")
+    if who.get_attribute("open") is None:
+        who.locator("summary").click()
+    return who
+
+
+def log_out(page: Page) -> None:
+    account_menu(page).get_by_role("button", name="退出").click()
+    page.wait_for_load_state("networkidle")
 
 
 # --- pages at a phone's and a desktop's width, with screenshots on request ---------------------------------

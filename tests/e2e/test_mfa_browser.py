@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from ningju.core import mfa
 from tests.conftest import World
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import log_out, shot
 from tests.mfa_helpers import fresh_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -48,8 +48,7 @@ def test_admin_enrols_on_first_sign_in_then_signs_in_with_a_code(
     assert "/accounts/mfa/" not in screen.url and "/accounts/login/" not in screen.url
     assert mfa.is_enrolled(world.admin)
 
-    screen.get_by_role("button", name="退出").first.click()
-    screen.wait_for_load_state("networkidle")
+    log_out(screen)
     password_step(screen, base, "admin")
     assert "/accounts/mfa/verify/" in screen.url
     code_input = screen.get_by_label("验证码")

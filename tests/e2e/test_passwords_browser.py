@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from ningju.core.models import User
 from tests.conftest import World
-from tests.e2e.conftest import log_in, shot
+from tests.e2e.conftest import account_menu, log_in, log_out, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,8 +26,7 @@ def try_password(page: Page, base: str, username: str, password: str) -> None:
 
 
 def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="退出").first.click()
-    page.wait_for_load_state("networkidle")
+    log_out(page)
 
 
 def test_locked_cadre_is_unlocked_reset_and_must_change_password(
@@ -42,7 +41,7 @@ def test_locked_cadre_is_unlocked_reset_and_must_change_password(
     shot(screen, "password-locked-out")
 
     log_in(screen, base, "admin")
-    screen.get_by_role("link", name="账号管理").click()
+    account_menu(screen).get_by_role("link", name="账号管理").click()
     screen.get_by_role("link", name="查看被锁定的账号").click()
     row = screen.get_by_role("row").filter(has_text="cadre-006-1")
     expect(row).to_be_visible()
@@ -81,7 +80,7 @@ def test_locked_cadre_is_unlocked_reset_and_must_change_password(
 def test_cadre_changes_password_from_the_header_link(shipped_server: str, world: World, screen: Page) -> None:
     base = shipped_server
     log_in(screen, base, "cadre-006-1")
-    screen.get_by_role("link", name="修改密码").click()
+    account_menu(screen).get_by_role("link", name="修改密码").click()
     screen.get_by_label("原密码").fill("ningju-demo")
     screen.get_by_label("新密码", exact=True).fill("12345678")
     screen.get_by_label("再次输入新密码").fill("12345678")

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import World
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, main_menu
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -13,7 +13,7 @@ def test_cadre_opens_household_of_own_area_and_sees_masked_phone(
     shipped_server: str, world: World, page: Page
 ) -> None:
     log_in(page, shipped_server, "cadre-006-1")
-    page.get_by_role("navigation", name="主导航").get_by_role("link", name="居民区", exact=True).click()
+    main_menu(page).get_by_role("link", name="居民区", exact=True).click()
     page.get_by_role("link", name="恒德里").click()
     page.get_by_role("link", name=world.household.building.compound.name).click()
     page.get_by_role("link", name="常德路633弄5号").click()

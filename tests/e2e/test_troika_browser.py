@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ningju.meetings.models import ActionItem, Meeting, MeetingStatus
 from tests.conftest import World
-from tests.e2e.conftest import PHONE, close_quietly, log_in
+from tests.e2e.conftest import PHONE, close_quietly, log_in, log_out
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -56,8 +56,7 @@ def test_head_records_troika_on_a_phone_and_the_street_grid_shows_it_held(
     item = ActionItem.objects.get(meeting=held)
     assert (item.title, item.owner) == ("车棚照明灯损坏", world.head)
 
-    phone.get_by_role("button", name="退出").click()
-    phone.wait_for_load_state("networkidle")
+    log_out(phone)
     log_in(phone, base, "admin")
     phone.goto(f"{base}/meetings/troika/")
     no_sideways_scroll(phone)

@@ -9,7 +9,9 @@
                                                   the custom statistics period)
      <label data-reload-with="compound"><select>  on change of the field (or one inside), reloads the page with
                                                   ?compound=<value> (a form whose other fields depend on it)
-     <button data-suggest-category="12">          fills the category select #id_category (demand intake) */
+     <button data-suggest-category="12">          fills the category select #id_category (demand intake)
+     <a href="#site-menu" data-menu-toggle         opens and closes the phone's menu sheet (the tab bar's 更多);
+        aria-controls="site-menu">                 Escape, a tap outside or [data-menu-close] close it */
 (function () {
   "use strict";
 
@@ -49,9 +51,53 @@
     }
   }, true);  // capture: asked before any other submit handler (htmx) acts on the form
 
+  function setMenu(toggle, open) {
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!menu) {
+      return;
+    }
+    menu.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      var first = menu.querySelector("a, button, summary, select");
+      if (first) {
+        first.focus();
+      }
+    } else if (menu.contains(document.activeElement)) {
+      toggle.focus();
+    }
+  }
+
+  function openMenuToggle() {
+    return document.querySelector("[data-menu-toggle][aria-expanded='true']");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var open = openMenuToggle();
+    if (event.key === "Escape" && open) {
+      setMenu(open, false);
+    } else if (event.key === " " && event.target instanceof Element && event.target.hasAttribute("data-menu-toggle")) {
+      event.preventDefault();  // a link acting as a button answers the space bar too
+      event.target.click();
+    }
+  });
+
   document.addEventListener("click", function (event) {
     if (!(event.target instanceof Element)) {
       return;
+    }
+    var toggle = event.target.closest("[data-menu-toggle]");
+    if (toggle) {
+      event.preventDefault();  // the link's #site-menu is the fallback without script; no jump, no history entry
+      setMenu(toggle, toggle.getAttribute("aria-expanded") !== "true");
+      return;
+    }
+    var open = openMenuToggle();
+    if (open && (event.target.closest("[data-menu-close]") || !event.target.closest("#" + open.getAttribute("aria-controls")))) {
+      if (event.target.closest("[data-menu-close]")) {
+        event.preventDefault();
+      }
+      setMenu(open, false);
     }
     if (event.target.closest("[data-print]")) {
       window.print();
