@@ -25,7 +25,7 @@ def test_report_shows_sentence_and_charts_and_prints_without_navigation(
     log_in(page, shipped_server, "admin")
     page.goto(f"{shipped_server}/insights/report/?year=2025")
     expect(page.locator("#report-sentence")).to_have_text(
-        "2025年，2个居民区全覆盖走访居民3户、4人次，回应居民意见建议1条，主动发现并解决问题2件。"
+        "2025年，2个居民区走访居民3户（占全部住户的75%）、4人次，回应居民意见建议1条，主动发现并解决问题2件。"
     )
     for chart in ("visits", "months", "topics", "departments"):
         expect(page.locator(f"#chart-{chart} canvas").first).to_be_attached()
@@ -45,7 +45,7 @@ def test_report_shows_sentence_and_charts_and_prints_without_navigation(
 def test_area_head_report_is_their_area(shipped_server: str, year: World, page: Page) -> None:
     log_in(page, shipped_server, "head-006")
     page.goto(f"{shipped_server}/insights/report/?start=2025-01-01&end=2025-12-31")
-    expect(page.locator("#report-sentence")).to_contain_text("2025年，恒德里走访居民2户、3人次")
+    expect(page.locator("#report-sentence")).to_contain_text("2025年，恒德里走访居民2户（占全部住户的66.6%）、3人次")
     expect(page.locator("#id_area")).to_have_count(0)
     response = page.goto(f"{shipped_server}/insights/report/?area=310106006009")
     assert response is not None and response.status == 403
