@@ -236,8 +236,8 @@ class Visit(models.Model):
 
 
 class Finding(models.Model):
-    """Something a visit found (a need, a problem). The demands module turns it into a demand; until then it is
-    kept here, open."""
+    """Something a visit found (a need, a problem), one line of the visit form's box. Saving the visit files it as a
+    demand (`demand_from_finding`); one stored before that did is filed from the visit's page (转为诉求)."""
 
     visit = models.ForeignKey(Visit, verbose_name=_("走访记录"), on_delete=models.CASCADE, related_name="findings")
     text = models.TextField(_("发现的问题或需求"))
