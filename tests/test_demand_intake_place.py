@@ -41,6 +41,10 @@ def test_the_general_form_offers_place_and_reporter_inputs_scoped_to_the_area(
         assert f'name="{name}"' in body, name
     assert world.household.building.address in body
     assert world.other_household.building.address not in body  # 又一村's building is not offered to 恒德里
+    # The suggestion panel listens for `input` (typing, pasting, dictation), not only for a key press.
+    trigger = body[body.index('id="suggest-panel"') :].split('hx-trigger="')[1].split('"')[0]
+    assert "input changed delay:" in trigger and "from:#id_text" in trigger and "keyup" not in trigger
+    assert "{#" not in body and "The live suggestion" not in body
 
 
 def test_a_typed_address_and_reporter_are_stored_and_shown_masked(client: Client, world: World) -> None:

@@ -165,7 +165,7 @@ def test_the_departments_note_is_stored_on_its_event_and_shown_in_the_timeline(
     event = DemandEvent.objects.filter(demand=demand).order_by("id").last()
     assert event is not None and event.action == Action.DEPARTMENT_RESOLVE
     assert event.note == "已约谈经营者，撤除占道货架"
-    assert "说明：已约谈经营者，撤除占道货架" in body(client, world.cadre, demand)
+    assert "办理情况：已约谈经营者，撤除占道货架" in body(client, world.cadre, demand)
 
 
 def test_attackers_a_liaison_cannot_whistle_and_another_area_cannot_act(client: Client, world: World) -> None:
