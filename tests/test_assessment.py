@@ -537,6 +537,16 @@ def test_the_cached_scorecard_equals_the_live_one_and_follows_the_data(story: St
     assert assessment.scorecard_cached(w.street, "cadre", START, END, now=before_due).computed_at == stamp
     past_due = due + timedelta(seconds=1)
     assert assessment.scorecard_cached(w.street, "cadre", START, END, now=past_due).computed_at == past_due
+    # In-place changes the figures depend on move the fingerprint too: a cadre moved to another area, an attendance.
+    before = assessment._fingerprint()
+    User.objects.filter(pk=w.other_cadre.pk).update(area=w.hengdeli)
+    moved = assessment._fingerprint()
+    assert moved != before
+    TrainingAttendance.objects.filter(user=w.other_cadre).update(attended=True)
+    assert assessment._fingerprint() != moved
+    User.objects.filter(pk=w.other_cadre.pk).update(area=w.youyicun)
+    TrainingAttendance.objects.filter(user=w.other_cadre).update(attended=False)
+    assert assessment._fingerprint() == before
     expired = past_due + timedelta(seconds=assessment.CACHE_SECONDS)
     assert assessment.scorecard_cached(w.street, "cadre", START, END, now=expired).computed_at == expired
 
