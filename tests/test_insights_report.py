@@ -25,6 +25,7 @@ from ningju.demands.services import demand_act, demand_create
 from ningju.demands.workflow import State
 from ningju.insights import report, rollups
 from ningju.insights.models import DailyRollup, Mechanism
+from ningju.insights.tasks_rollups import refresh_today_rollups_task
 from ningju.registry.models import Household
 from ningju.visits.models import Visit, VisitMode
 from tests import factories
@@ -458,6 +459,18 @@ def test_cached_report_equals_the_live_count_and_the_rollups(year: World) -> Non
     after = report.cached_report(scope, *whole_year)
     assert after.figures.person_visits == fresh.figures.person_visits + 1
     assert after.figures == report.build_report(scope, *whole_year).figures
+
+
+def test_the_rollup_refresh_counts_this_years_reports_ahead_of_readers(year: World) -> None:
+    refresh_today_rollups_task.call_local()  # refreshes the rollups, then report_warm
+    today = timezone.localdate()
+    for person, area in ((year.admin, None), (year.head, year.hengdeli)):
+        scope = report.report_scope(person)
+        stored = cache.get(report._cache_key(scope, date(today.year, 1, 1), today))
+        assert stored is not None, person
+        assert report.cached_report(scope, date(today.year, 1, 1), today).figures.area_name == (
+            area.name if area else ""
+        )
 
 
 def test_cached_report_keeps_no_user_and_no_password_hash(year: World) -> None:

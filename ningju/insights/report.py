@@ -1,9 +1,17 @@
 """The report (issue 5, item 5): for a period and a scope, the article's sentence and the tables behind it.
 
-Every figure is counted from the raw rows with direct aggregate queries (not from the rollups), so a number in the
-sentence is exactly what a plain count of visits and demands gives. Definitions (the page shows them too):
+Every figure is counted from the raw rows with direct aggregate queries, so a number in the sentence is exactly what a
+plain count of visits and demands gives. Counting a street's year takes about a second, so the page reads the report
+from the cache (`cached_report`), keyed on everything the numbers depend on (`data_stamp`: the rollups' generation and
+the newest visit, demand, step, household and mechanism): a new visit or demand makes the next view count again, and
+the rollup refresh every 15 minutes counts this year's reports ahead of readers (`report_warm`). Daily rollups cannot
+give distinct households over a period, which the sentence needs. Definitions (the page shows them too):
 
 * Areas covered: areas of the scope with at least one household visit in the period, out of all areas of the scope.
+* 全覆盖: every household of the scope (as the registry stands) had a household visit in the period; otherwise the
+  sentence gives the share of households visited, floored to 0.1% (`share_text`).
+* Rounding (`round_like_article`): two significant digits, floored, "余" when something was cut off — never more
+  than the true count and less than 10% under it.
 * Households visited (户): distinct households with a household visit (`Visit.household` set, patrols left out) in
   the period.
 * Person-visits (人次): the number of household visits in the period — one `Visit` row is one visit to one
