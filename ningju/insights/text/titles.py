@@ -14,6 +14,7 @@ nor ends with a function word ("希望", "有", "把", "附近") and holds no wo
 of the texts, the title falls back to the most common category and the most common phrase ("物业管理：增加停车位等").
 """
 
+import functools
 import math
 import re
 from collections import Counter
@@ -31,6 +32,10 @@ SHARED = 0.5
 # Phrases are read from the first texts of a group and counted in more of them: enough to find what most say.
 CANDIDATE_TEXTS = 30
 SAMPLE = 120
+# A longer phrase holding the best one replaces it when this share of the texts that say the best one say it too.
+LONGER_SHARE = 0.6
+# A term of the governance dictionary says more than its frequency tells.
+GOVERNANCE_WEIGHT = 1.5
 
 # The reporting formula before the matter ("走访中居民反映：", "巡查鸿安邨垃圾厢房时发现：").
 _LEAD_IN = re.compile(r"^[^:：]{0,40}?(?:反映|发现|提出|留言|来电|表示|报告|称)[^:：]{0,6}[:：]")
@@ -47,6 +52,8 @@ _ADDRESS = re.compile(
 )
 # what is left of an address once its road is out ("1305-1315号", "2号"), and ages ("78岁")
 _NUMBERED = re.compile(r"(?:\d{1,5}(?:-\d{1,5})?(?:支弄|弄|号|室|岁))+")
+# a company is who, not what: "上海怡景物业管理有限公司"
+_COMPANY = re.compile(r"[\u4e00-\u9fff]{2,16}?(?:有限责任公司|有限公司|公司)")
 _CLAUSE = re.compile(r"[\s,.;!?:、，。；！？：“”\"'‘’()（）\[\]【】《》|/~—-]+")
 _QUESTION = re.compile(r"[?？]|哪些|什么|怎么|如何|多少|能否|是否|吗|咨询|询问")
 
@@ -59,7 +66,7 @@ EDGE_WORDS = set(
     一直 经常 总是 多次 反复 已经 目前 现在 今年 最近 每天 每晚 晚上 白天 有时 还是 但是 而且 并且 因为 所以
     一下 一些 一个 一次 问题 情况 相关 进行 尽快 及时 特别 比较 非常 严重 存在 出现 造成 导致 影响 一并 统一
     走访 时 后 前 中 内 外 上 下 里 等 一带 也能 进一步 帮忙 帮助 解决 处理 协调 核实 更加 以后 正在 不同 所需
-    加强 部门 相关部门 对于 关于 做好 一并 实行 加装 所需""".split()  # noqa: SIM905
+    加强 部门 相关部门 对于 关于 做好 一并 实行 加装 所需 长期""".split()  # noqa: SIM905
 )
 # Words that may end a phrase but not start it ("酒吧夜间巡查", not "巡查楼道").
 LEAD_WORDS = {"巡查", "发现", "通过", "来电", "入户"}
@@ -71,7 +78,7 @@ GENERIC_WORDS = {
 # Words that say nothing about the matter wherever they stand.
 NOISE_WORDS = {"居委会", "居民区", "物业说", "楼组长", "平台", "线上", "点对点", "微信群", "热线", "12345"}
 # Single characters that may end a phrase: things ("楼道灯", "防盗门"), not a cut-off verb ("乱", "放").
-ONE_CHARACTER_ENDS = set("灯门窗树水电气车楼墙路井桥房棚柜箱网线费证卡")
+ONE_CHARACTER_ENDS = set("灯门窗树水电气车楼墙路井桥房棚柜箱网线费证卡点站")
 # Places too generic to name a group.
 GENERIC_PLACES = {"小区", "花园", "大楼", "大厦", "公寓", "新村", "学校", "医院", "工地", "饭店", "超市", "菜场"}
 # Leading verbs that the place patterns sometimes keep ("建议静安悦庭苑", "延长常德路").
@@ -182,6 +189,7 @@ class TitleMaker:
             body = body.replace(place, "|")
         body = _ADDRESS.sub("|", body)
         body = _NUMBERED.sub("|", body)
+        body = _COMPANY.sub("|", body)
         clauses = []
         for part in _CLAUSE.split(body):
             if part:
@@ -189,11 +197,14 @@ class TitleMaker:
         return [c for c in clauses if c], asks
 
     def _idf(self, word: str) -> float:
+        """What a word says: its inverse document frequency, doubled for a governance term (酒吧, 群租, 加装电梯)."""
         if word in EDGE_WORDS or word in NOISE_WORDS:
             return 0.0
         if not self.documents:
-            return 1.0 + len(word) / 4  # no background: longer words say more
-        return math.log((1 + self.documents) / (1 + self.frequency[word])) + 1
+            weight = 1.0 + len(word) / 4  # no background: longer words say more
+        else:
+            weight = math.log((1 + self.documents) / (1 + self.frequency[word])) + 1
+        return weight * GOVERNANCE_WEIGHT if word in governance_terms() else weight
 
     def _phrases(self, texts: Sequence[str], limit: int) -> tuple[list[tuple[float, float, str]], int]:
         """(score, share of texts, phrase) best first, and how many of the texts ask a question.
@@ -251,7 +262,19 @@ class TitleMaker:
         room = min(MAX_PHRASE, MAX_TITLE - (len(place) + 1 if place else 0))
         ranked, asking = self._phrases(texts, max(room, 4))
         needed = SHARED if len(texts) > 1 else 1.0
-        best = next((p for score, share, p in ranked if share >= needed and score > 0), "")
+        # no word twice: a phrase that repeats part of the place ("老船长酒吧 酒吧的夜间经营") is skipped
+        ranked = [r for r in ranked if not _overlaps(place, r[2])]
+        found = next(((share, p) for score, share, p in ranked if share >= needed and score > 0), None)
+        best = ""
+        if found:
+            # a longer phrase around it that most still say reads better: "增加助餐点", not "助餐点"
+            top, best = found
+            longer = [
+                p
+                for _score, share, p in ranked
+                if best in p and share >= max(needed, top * LONGER_SHARE) and _plain(p) >= _plain(best)
+            ]
+            best = max(longer, key=len, default=best)
         keywords = _unique([*shared[:2], best]) if best else list(shared[:2])
         if best:
             if asking * 2 >= len(texts) and not re.search("咨询|询问", best) and len(best) + 2 <= room:
@@ -268,6 +291,15 @@ class TitleMaker:
         if not problem:
             problem = _excerpt(strip_lead_in(normalize(texts[0])), room)
         return Title(_join(place, problem), place, problem, fallback=True, keywords=_unique([*shared[:2], common]))
+
+
+@functools.cache
+def governance_terms() -> frozenset[str]:
+    """The terms of the community-governance user dictionary (userdict.txt): what a problem is called."""
+    from ningju.insights.text.segment import USERDICT
+
+    lines = USERDICT.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.split()[0] for line in lines if line.strip() and not line.startswith("#"))
 
 
 def _spans(clause: list[str], limit: int) -> Iterable[tuple[str, list[str]]]:
@@ -292,6 +324,16 @@ def _spans(clause: list[str], limit: int) -> Iterable[tuple[str, list[str]]]:
             if len(run) == 1 and (last in GENERIC_WORDS or last in LEAD_WORDS):
                 continue
             yield "".join(run), run
+
+
+def _overlaps(place: str, phrase: str) -> bool:
+    """Whether the phrase repeats two characters of the place in a row."""
+    return any(place[i : i + 2] in phrase for i in range(len(place) - 1))
+
+
+def _plain(phrase: str) -> bool:
+    """A phrase without a question ("需要哪些材料") or a number ("24小时"): what a longer title may add."""
+    return not _QUESTION.search(phrase) and not re.search(r"\d", phrase)
 
 
 def _cjk(word: str) -> bool:
