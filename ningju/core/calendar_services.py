@@ -193,9 +193,24 @@ def calendar_year_enter(
     return entered
 
 
+def holiday_names() -> dict[str, str]:
+    """The package's holidays by its English key, named in the user's language (the package names them in
+    Chinese only)."""
+    names = {
+        "new_years_day": _("元旦"),
+        "spring_festival": _("春节"),
+        "tomb_sweeping_day": _("清明"),
+        "labour_day": _("劳动节"),
+        "dragon_boat_festival": _("端午"),
+        "national_day": _("国庆节"),
+        "mid_autumn_festival": _("中秋"),
+    }
+    return {h.value: names.get(h.name, h.chinese) for h in chinese_calendar.Holiday}
+
+
 def package_arrangement(year: int) -> Arrangement:
     """What the calendar package says about an announced year, in the same shape as an entered one."""
-    names = {h.value: h.chinese for h in chinese_calendar.Holiday}
+    names = holiday_names()
     holidays = sorted((d, names.get(n, n)) for d, n in chinese_calendar.holidays.items() if d.year == year)
     workdays = sorted(
         (d, _("%(name)s调休") % {"name": names.get(n, n)})

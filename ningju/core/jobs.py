@@ -2,6 +2,9 @@
 
 A handler is a plain function `handler(job, progress) -> dict`; it raises `ApplicationError` for a failure the user
 can fix (the message is shown as is) and anything else for a bug (logged; the user sees a generic message).
+
+A job runs in the language of the request that started it (its messages, summaries and row errors are stored as
+text): `params["_language"]`, written only when that is not the site's default language.
 """
 
 import logging
@@ -10,9 +13,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -20,6 +24,8 @@ from ningju.core.errors import ApplicationError
 from ningju.core.models import Job, JobStatus
 
 log = logging.getLogger("ningju.jobs")
+
+LANGUAGE_PARAM = "_language"
 
 
 class Progress:
@@ -53,7 +59,11 @@ def job_start(
     from ningju.core.tasks import run_job_task
 
     path = handler if isinstance(handler, str) else f"{handler.__module__}.{handler.__qualname__}"
-    job = Job(kind=kind, handler=path, created_by=user, params=params or {}, message=_("排队等待处理…"))
+    params = dict(params or {})
+    language = translation.get_language()
+    if language and language != settings.LANGUAGE_CODE:
+        params[LANGUAGE_PARAM] = language
+    job = Job(kind=kind, handler=path, created_by=user, params=params, message=_("排队等待处理…"))
     if input_file is not None:
         job.input_file.save(input_name or getattr(input_file, "name", "input"), input_file, save=False)
     job.save()
@@ -63,6 +73,12 @@ def job_start(
 
 def job_run(job_id: int) -> None:
     job = Job.objects.get(pk=job_id)
+    language = job.params.get(LANGUAGE_PARAM)
+    with translation.override(language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE):
+        _run(job)
+
+
+def _run(job: Job) -> None:
     job.status = JobStatus.RUNNING
     job.message = _("处理中…")
     job.save(update_fields=["status", "message"])

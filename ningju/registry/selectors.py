@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ningju.core import crypto, scoping
 from ningju.core.identifiers import normalize_id_number, normalize_phone
@@ -193,7 +194,8 @@ def household_history(household: Household) -> list[HistoryEntry]:
     return entries
 
 
-KIND_LABELS = {"+": _("新建"), "~": _("修改"), "-": _("删除")}
+# Lazy: the module is imported once, the label is read in each request's language.
+KIND_LABELS = {"+": gettext_lazy("新建"), "~": gettext_lazy("修改"), "-": gettext_lazy("删除")}
 
 
 # One save plus a tag change write several history rows a moment apart; they read as one change.

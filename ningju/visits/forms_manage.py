@@ -16,7 +16,7 @@ from ningju.visits.rule_services import RuleChange
 
 class CadreChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
-        return f"{obj.display_name}（{obj.username}）"
+        return _("%(name)s（%(username)s）") % {"name": obj.display_name, "username": obj.username}
 
 
 def _item_key(value: str) -> ItemKey | None:
@@ -190,12 +190,12 @@ class CalendarYearForm(forms.Form):
     year = forms.IntegerField(label=_("年份"), min_value=2000, max_value=2100)
     holidays = forms.CharField(
         label=_("节假日（每行：开始日期 结束日期 名称；单日可只写一个日期）"),
-        widget=forms.Textarea(attrs={"rows": 8, "placeholder": "2027-01-01 2027-01-03 元旦"}),
+        widget=forms.Textarea(attrs={"rows": 8, "placeholder": _("2027-01-01 2027-01-03 元旦")}),
     )
     workdays = forms.CharField(
         label=_("调休上班日（每行：日期 名称）"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 5, "placeholder": "2027-02-07 春节调休"}),
+        widget=forms.Textarea(attrs={"rows": 5, "placeholder": _("2027-02-07 春节调休")}),
     )
     notice = forms.CharField(
         label=_("通知文号或来源"),

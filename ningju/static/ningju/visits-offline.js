@@ -3,7 +3,8 @@
  *
  * On any page: <script src=".../visits-offline.js" data-sw="/visits/sw.js" data-user="username" defer> registers
  * the service worker, remembers the visit forms linked from the page for offline use, uploads waiting visits, and
- * fills any element marked data-visit-sync-status with "待同步 N 条" / "已同步". On the visit form page it also
+ * fills any element marked data-visit-sync-status with "待同步 N 条" / "已同步" (data-text-pending, data-text-synced …
+ * on the script element give them in the page's language). On the visit form page it also
  * takes over the form (see #visit-config).
  */
 (function () {
@@ -16,6 +17,16 @@
   var swUrl = config.sw || (script && script.dataset.sw) || "";
   var scope = config.scope || swUrl.replace(/[^/]*$/, "") || "/visits/";
   var api = config.api || (script && script.dataset.api) || "/api/v1/visits/";
+  // The page's language: the visit form's #visit-config, or the script element's data-text-* attributes (the route
+  // page: data-text-synced="已同步" …); the Chinese below only if neither names a text.
+  var scriptText = {};
+  if (script) {
+    Object.keys(script.dataset).forEach(function (key) {
+      if (/^text[A-Z]/.test(key)) {
+        scriptText[key.charAt(4).toLowerCase() + key.slice(5)] = script.dataset[key];
+      }
+    });
+  }
   var text = Object.assign(
     {
       pending: "待同步 %(n)s 条",
@@ -25,6 +36,7 @@
       failed: "有记录上传失败：",
       demand_number: "诉求 #%(n)s",
     },
+    scriptText,
     config.text || {}
   );
   var links = config.links || {};
