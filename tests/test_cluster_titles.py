@@ -133,6 +133,8 @@ def test_a_mixed_group_falls_back_to_its_category_and_most_common_phrase(maker: 
     ]
     title = maker.title(texts, ["物业管理", "物业管理", "物业管理", "加装电梯"])
     assert title.fallback and title.place == "安远路" and title.text.startswith("安远路 物业管理")
+    again = maker.title([*texts[:2], "巡查安远路沿街商铺时发现：商铺占道经营。"], ["占道经营"] * 3)
+    assert again.fallback and again.text.count("占道经营") <= 1  # the phrase does not repeat the category
     assert_readable(title.text, fallback=True)
 
 

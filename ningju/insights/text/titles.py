@@ -281,10 +281,11 @@ class TitleMaker:
                 best += "咨询"
             return Title(_join(place, best), place, best, keywords=keywords)
         # fallback: the most common category and the most common phrase ("物业管理：增加停车位等")
-        common = next((p for _score, _share, p in sorted(ranked, key=lambda r: (-r[1], -r[0]))), "")
         category = Counter(c for c in categories if c).most_common(1)
         label = category[0][0] if category else ""
         label = label.split(" / ")[-1]
+        by_share = sorted(ranked, key=lambda r: (-r[1], -r[0]))
+        common = next((p for _score, _share, p in by_share if not _overlaps(label, p)), "")
         problem = f"{label}：{common}等" if label and common else (f"{common}等" if common else label)
         if len(problem) > room:
             problem = label or (common[: max(2, room - 1)] + "等" if common else "")
