@@ -134,7 +134,14 @@ def walk(world: ScopeWorld) -> dict[str, list[str]]:
 
 
 def report(problems: dict[str, list[str]]) -> str:
-    return "\n".join(f"{page}: {' | '.join(left)}" for page, left in sorted(problems.items()))
+    """Each Chinese run with the number of pages it is on (the catalogue's to-do list), then the pages in context."""
+    runs: dict[str, int] = {}
+    for left in problems.values():
+        for run in {run for snippet in left for run in CHINESE.findall(snippet)}:
+            runs[run] = runs.get(run, 0) + 1
+    summary = ", ".join(f"{run} ({n})" for run, n in sorted(runs.items(), key=lambda item: -item[1]))
+    pages = "\n".join(f"{page}: {' | '.join(left)}" for page, left in sorted(problems.items()))
+    return f"{summary}\n\n{pages}"
 
 
 @pytest.fixture

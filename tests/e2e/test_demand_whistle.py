@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 from ningju.demands.models import Demand
 from ningju.demands.workflow import Action, State
 from tests.conftest import World
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import account_menu, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -15,7 +15,7 @@ BAR_NOISE = "楼下酒吧每天半夜还在放音乐，吵得老人睡不着"
 
 
 def log_out(page: Page) -> None:
-    page.get_by_role("button", name="退出").click()
+    account_menu(page).get_by_role("button", name="退出").click()
     page.wait_for_load_state("networkidle")
 
 

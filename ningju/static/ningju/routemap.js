@@ -41,9 +41,11 @@
     var points = [];
     if (data.office) {
       var label = document.createElement("span");
+      label.className = "route-office";
       label.textContent = data.text.office;
       L.marker(data.office, {
-        icon: L.divIcon({ className: "route-office", html: label, iconSize: [44, 24] }),
+        // A zero-size anchor with the label centred on it: the label is as wide as its text in any language.
+        icon: L.divIcon({ className: "route-office-anchor", html: label, iconSize: [0, 0] }),
         title: data.text.office,
         keyboard: false,
       }).addTo(map);
