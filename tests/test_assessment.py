@@ -390,7 +390,15 @@ def test_an_issued_scorecard_stays_as_issued(client: Client, story: Story) -> No
     def table(html: str) -> str:
         return html[html.index("<table") : html.index("</table>")]
 
-    before = table(client.get(f"{URL}{issue.pk}/").content.decode())
+    def pages() -> tuple[str, str, str]:
+        # The street's cadres come grouped by area, as on the live page; each area's rows on demand.
+        return (
+            table(client.get(f"{URL}{issue.pk}/").content.decode()),
+            table(client.get(f"{URL}{issue.pk}/", {"area": w.hengdeli.pk}).content.decode()),
+            table(client.get(f"{URL}{issue.pk}/", {"area": w.youyicun.pk}).content.decode()),
+        )
+
+    before = pages()
 
     # Later: cadre-009-1 visits every working day 5 times, and the weights change.
     for day in workdays_between(START, END):
@@ -402,9 +410,12 @@ def test_an_issued_scorecard_stays_as_issued(client: Client, story: Story) -> No
     live = rows_by_key(assessment.scorecard(w.street, "cadre", START, END))
     assert live["cadre-009-1"]["score"] != 25.0
 
-    after = table(client.get(f"{URL}{issue.pk}/").content.decode())
+    after = pages()
     assert after == before
-    assert "73.9" in after and "25.0" in after
+    summary, hengdeli, youyicun = after
+    assert 'id="scorecard-groups"' in summary and "56.6" in summary  # 恒德里: mean of 73.93 and 39.29
+    assert 'data-key="cadre-006-1"' in hengdeli and "73.9" in hengdeli and 'data-key="cadre-009-1"' not in hengdeli
+    assert 'data-key="cadre-009-1"' in youyicun and "25.0" in youyicun
     # The history list on the page links to it; an area user reads it (only the rows they may see).
     assert f"{URL}{issue.pk}/" in client.get(URL).content.decode()
     client.force_login(w.cadre)

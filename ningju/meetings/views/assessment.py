@@ -2,6 +2,7 @@
 street administrator's weights (with their history), issuing a scorecard, and an issued scorecard as it was issued."""
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -105,7 +106,7 @@ def _lines(request: AuthedRequest, subject: str, rows: list[dict[str, Any]]) -> 
     ]
 
 
-def _groups(rows: list[dict[str, Any]], options: dict[str, Any], sort: str) -> list[dict[str, Any]]:
+def _groups(rows: list[dict[str, Any]], link: Callable[[int], str]) -> list[dict[str, Any]]:
     """One summary line per area of the cadre rows: how many cadres, their mean total and their best and worst
     street-wide ranks, with the link that opens the area's cadres."""
     by_area: dict[int, list[dict[str, Any]]] = {}
@@ -123,7 +124,7 @@ def _groups(rows: list[dict[str, Any]], options: dict[str, Any], sort: str) -> l
                 "mean": round(sum(scored) / len(scored), 2) if scored else None,
                 "best": min(ranks, default=None),
                 "worst": max(ranks, default=None),
-                "query": _query(options, area=str(area_id), sort=sort),
+                "query": link(area_id),
             }
         )
     return sorted(groups, key=lambda g: (g["mean"] is None, -(g["mean"] or 0), g["area"]))
@@ -185,7 +186,9 @@ def _context(
         "options": options,
         "card": card,
         "subject": subject,
-        "groups": _groups(rows, options, sort) if grouped and area is None else [],
+        "groups": _groups(rows, lambda pk: _query(options, area=str(pk), sort=sort))
+        if grouped and area is None
+        else [],
         "area": area,
         "area_name": shown[0]["area"] if area is not None else "",
         "all_query": _query(options, sort=sort),
@@ -367,12 +370,22 @@ def scorecard_issue(request: AuthedRequest, pk: int) -> HttpResponse:
     issue = scoping.get_for_user(request.user, ScorecardIssue.objects.select_related("issued_by"), pk=pk)
     rows = assessment.visible_rows(request.user, issue.subject, list(issue.rows))
     weights = issue.weights if isinstance(issue.weights, dict) else {}
+    # Grouped by area like the live page: an issued cadre scorecard of a street has hundreds of rows.
+    grouped = issue.subject == assessment.CADRE and len({r.get("area_id") for r in rows}) > 1
+    area = _area_asked(request, rows) if grouped else None
+    shown = [r for r in rows if r.get("area_id") == area] if area is not None else rows
     return render(
         request,
         "meetings/assessment_issue.html",
         {
             "issue": issue,
-            "lines": _lines(request, issue.subject, sorted(rows, key=lambda r: r["rank"])),
+            "groups": _groups(rows, lambda pk: urlencode({"area": pk})) if grouped and area is None else [],
+            "area": area,
+            "area_name": shown[0]["area"] if area is not None else "",
+            "all_query": "",
+            "lines": []
+            if grouped and area is None
+            else _lines(request, issue.subject, sorted(shown, key=lambda r: r["rank"])),
             "indicators": assessment.INDICATORS,
             "columns": [(i, weights.get(i.key, "—")) for i in assessment.INDICATORS],
             "weight_rows": [(i.label, weights.get(i.key, "—")) for i in assessment.INDICATORS],
