@@ -120,6 +120,7 @@ def replay(demand: Demand, events: list[DemandEvent], users: dict[int, User]) ->
             callback_result=params.get("callback_result"),
             target=params.get("target"),
             days=params.get("days"),
+            note=event.note,
         )
         assert (event.from_state, event.to_state) == (outcome.from_state, outcome.to_state), event
         state = outcome.to_state

@@ -1282,6 +1282,7 @@ class _Life:
             callback_result=callback_result,
             target=target,
             days=days,
+            note=note,
         )
         params: dict[str, Any] = {}
         if outcome.action == Action.WHISTLE:
