@@ -4,6 +4,7 @@ JavaScript errors and no sideways scroll, and a chart's data table opens."""
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -15,7 +16,7 @@ from ningju.demands.services import demand_create
 from ningju.insights.rollups import rollups_refresh
 from ningju.visits.models import Visit, VisitMode
 from tests.conftest import World
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -70,3 +71,46 @@ def test_street_admin_sees_every_chart_drawn(shipped_server: str, world: World, 
 
     page.locator("#section-visits summary").click()
     expect(page.locator('table[data-table="visits"]')).to_contain_text("恒德里")
+
+
+def chart_option(page: Page, key: str) -> dict[str, Any]:
+    """The option ECharts is drawing in a chart's box (after the page's script built it)."""
+    option: dict[str, Any] = page.evaluate(
+        "key => echarts.getInstanceByDom(document.getElementById('chart-' + key)).getOption()", key
+    )
+    return option
+
+
+def test_charts_read_well_at_phone_and_desktop_width(shipped_server: str, world: World, screen: Page) -> None:
+    """The fixes of issue 11 (finding 5), read from what the browser draws: the funnel's labels sit outside it and
+    a stage nobody reached is a point (the period's one demand was never contacted: five zero stages); the minimum
+    line's label is inside the chart; the three rates are three bar charts on one 0–100% axis; on a phone the names
+    lie on the left of horizontal bars, never crowded under them; the map without tiles has a legend."""
+    some_activity(world)
+    log_in(screen, shipped_server, "head-006")
+    screen.goto(f"{shipped_server}/insights/dashboard/")
+    expect(screen.locator("#chart-funnel canvas").first).to_be_attached()
+    phone = (screen.viewport_size or {}).get("width", 0) < 600
+
+    funnel = chart_option(screen, "funnel")["series"][0]
+    assert funnel["label"]["position"] == "right" and funnel["labelLine"]["show"] is True
+    assert funnel["minSize"] == "0%" and funnel["min"] == 0 and funnel["max"] == 1
+    assert [item["value"] for item in funnel["data"]] == [1, 0, 0, 0, 0, 0]
+
+    visits = chart_option(screen, "visits")
+    assert visits["series"][0]["markLine"]["label"]["position"] in ("start", "insideEndTop")
+    if phone:
+        assert (
+            visits["yAxis"][0]["type"] == "category" and visits["yAxis"][0]["axisLabel"]["overflow"] == "truncate"
+        )
+        assert visits["series"][0]["markLine"]["label"]["position"] == "start"
+
+    rates = chart_option(screen, "rates")
+    assert len(rates["grid"]) == 3 and len(rates["series"]) == 3
+    assert all(axis["min"] == 0 and axis["max"] == 100 for axis in rates["xAxis"])
+    assert all(axis["type"] == "category" and axis["inverse"] for axis in rates["yAxis"])
+
+    expect(screen.locator("#section-map .map-legend")).to_contain_text("诉求")
+    expect(screen.locator("#map-note")).to_contain_text("未配置地图底图")
+    screen.wait_for_timeout(1200)  # ECharts animates for a second: the screenshot shows the finished charts
+    shot(screen, "dashboard-head")

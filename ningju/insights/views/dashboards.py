@@ -24,6 +24,7 @@ from ningju.core.workdays import calendar_warning
 from ningju.demands import rates
 from ningju.demands.forms import StatsPeriodForm
 from ningju.insights import dashboards
+from ningju.visits.selectors import map_tiles
 
 # The most rows a table on the page lists (the map's buildings can be a thousand); the download has them all.
 TABLE_ROWS = 100
@@ -119,6 +120,7 @@ def dashboard_page(request: AuthedRequest) -> HttpResponse:
     start, end = options["start"], options["end"]
     query = _period_query(options)
     bundle = dashboards.figures(scope, start, end, query=query)
+    bundle = {**bundle, "charts": [_served(chart) for chart in bundle["charts"]]}
 
     download = request.GET.get("download")
     if download:
@@ -134,6 +136,14 @@ def dashboard_page(request: AuthedRequest) -> HttpResponse:
             raise PermissionDenied(_("您的角色不能导出统计表。"))
         return _xlsx(request, scope, chart, start, end)
     return render(request, "insights/dashboard.html", _context(request, form, scope, options, bundle, query))
+
+
+def _served(chart: dict[str, Any]) -> dict[str, Any]:
+    """The map's tile servers are this server's setting (and its Content Security Policy's), not part of the figures:
+    a bundle computed by the task worker is drawn with the tiles this process allows."""
+    if chart["key"] != "map":
+        return chart
+    return {**chart, "data": {**chart["data"], "tiles": map_tiles()}}
 
 
 def _context(
@@ -175,6 +185,8 @@ def _context(
                 "no_tiles": _("未配置地图底图，仅按坐标显示楼栋"),
                 "tiles_failed": _("地图底图无法加载，仅按坐标显示楼栋"),
                 "no_data": _("暂无数据"),
+                "buildings": _("%(n)s 栋楼"),
+                "busiest": _("最多的是"),
             },
         },
         "refreshed": timezone.localtime(datetime.fromisoformat(computed)),
