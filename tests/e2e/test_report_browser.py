@@ -45,7 +45,9 @@ def test_report_shows_sentence_and_charts_and_prints_without_navigation(
 def test_area_head_report_is_their_area(shipped_server: str, year: World, page: Page) -> None:
     log_in(page, shipped_server, "head-006")
     page.goto(f"{shipped_server}/insights/report/?start=2025-01-01&end=2025-12-31")
-    expect(page.locator("#report-sentence")).to_contain_text("2025年，恒德里走访居民2户（占全部住户的66.6%）、3人次")
+    expect(page.locator("#report-sentence")).to_contain_text(
+        "2025年，恒德里走访居民2户（占全部住户的66.6%）、3人次"
+    )
     expect(page.locator("#id_area")).to_have_count(0)
     response = page.goto(f"{shipped_server}/insights/report/?area=310106006009")
     assert response is not None and response.status == 403
