@@ -88,11 +88,17 @@ def data_strings() -> list[str]:
 
 
 # Chinese an English page keeps on purpose: the language switch names each language in itself ("中文"), and the
-# model page's default column names are those of the street's spreadsheet, whatever the interface language.
+# model page's default column names are those of the street's spreadsheet, whatever the interface language; so are
+# the 12345 file's column names the import page lists, the category path and the address written as users type them.
 KEPT = [
     re.compile(r'<option value="zh-hans"[^>]*>[^<]*</option>'),
     re.compile(r'<input type="text" name="(?:label_col|text_cols)"[^>]*>'),
 ]
+# ... stripped after the data, whose names may hold the same words (an area named "…居民区").
+KEPT_AFTER_DATA = re.compile(
+    "|".join(["工单编号", "受理时间", "诉求内容", "工单号", "来电时间", "问题描述", "事发地址", "地址", "居民区"])
+    + "|噪音扰民/商铺夜间经营噪音|633弄5号302室"
+)
 
 
 def chinese_left(body: str, data: list[str]) -> list[str]:
@@ -102,6 +108,7 @@ def chinese_left(body: str, data: list[str]) -> list[str]:
     text = html.unescape(text)
     for value in data:
         text = text.replace(value, " ")
+    text = KEPT_AFTER_DATA.sub("", text)
     text = re.sub(r"\s+", " ", text)
     return sorted({text[max(m.start() - 40, 0) : m.end() + 20] for m in CHINESE.finditer(text)})
 
