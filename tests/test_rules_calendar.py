@@ -301,9 +301,11 @@ def test_periods_are_calendar_weeks_months_and_years() -> None:
     assert period(date(2026, 6, 1), Interval.YEAR) == (date(2026, 1, 1), date(2026, 12, 31))
 
 
-def test_next_due_is_the_end_of_this_period_until_visited_then_of_the_next() -> None:
+def test_next_due_is_the_end_of_the_period_after_the_last_visit() -> None:
     today = date(2026, 12, 15)
-    assert next_due(None, Interval.MONTH, today) == date(2026, 12, 31)
+    # Never visited: November passed without a visit, so the due date is already behind (overdue).
+    assert next_due(None, Interval.MONTH, today) == date(2026, 11, 30)
+    assert is_overdue(None, Interval.MONTH, today)
     assert next_due(date(2026, 11, 30), Interval.MONTH, today) == date(2026, 12, 31)
     assert next_due(date(2026, 12, 1), Interval.MONTH, today) == date(2027, 1, 31)
     assert next_due(date(2026, 1, 31), Interval.MONTH, date(2026, 1, 31)) == date(2026, 2, 28)

@@ -675,9 +675,11 @@ def _fingerprint_sql() -> tuple[str, list[Any]]:
         (WorkdayOverride, []),
         (CalendarYear, []),
     ]
+    # The newest id as text: PostgreSQL has no MAX over a UUID (visits' keys), and a text id still changes when a
+    # row is added.
     for model, states in tables:
         table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-        columns += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX({pk}) FROM {table})"]
+        columns += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX(CAST({pk} AS TEXT)) FROM {table})"]
         for where, values in states:
             columns.append(f"(SELECT COUNT(*) FROM {table} WHERE {where})")
             params += values

@@ -33,7 +33,7 @@ from ningju.meetings.selectors import ActionTab
 from ningju.registry.models import Tag
 from ningju.visits.models import Plan, Route, Stop, Visit, VisitMode
 from tests.conftest import World
-from tests.e2e.conftest import DESKTOP, PHONE, close_quietly, log_in
+from tests.e2e.conftest import DESKTOP, PHONE, account_menu, close_quietly, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -346,9 +346,10 @@ def test_the_language_switch_and_the_print_button_work_without_inline_handlers(
         False,
         False,
     ]
-    page.locator("select[name=language]").select_option("en")
+    # On a phone the language switch sits in the menu the tab bar's 更多 opens.
+    account_menu(page).page.locator("select[name=language]").select_option("en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    page.locator("select[name=language]").select_option("zh-hans")
+    account_menu(page).page.locator("select[name=language]").select_option("zh-hans")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     page.wait_for_load_state("networkidle")
     assert_nothing_ran(watched, "language switch")

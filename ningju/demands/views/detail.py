@@ -88,13 +88,16 @@ def _whistle_suggestion(events: list[DemandEvent]) -> int | None:
     return suggested if isinstance(suggested, int) else None
 
 
-def _dispatch_prefill(demand: Demand, events: list[DemandEvent]) -> dict[int, str]:
+def _dispatch_prefill(user: User, demand: Demand, events: list[DemandEvent]) -> dict[int, str]:
     """The department a dispatch ticks before the street chooses, with why: the one the whistle asked for when
     it named one, else the category's usual department."""
     suggested = _whistle_suggestion(events)
     if suggested is not None:
-        name = Department.objects.filter(pk=suggested).values_list("name", flat=True).first() or ""
-        return {suggested: _("吹哨时建议：%(department)s") % {"department": name}}
+        name = (
+            scoping.visible(user, Department.objects.filter(pk=suggested)).values_list("name", flat=True).first()
+        )
+        if name is not None:  # a department out of sight (retired, another street) is not ticked on its word
+            return {suggested: _("吹哨时建议：%(department)s") % {"department": name}}
     usual = _usual_department(demand)
     return {usual: _("该类别常派部门")} if usual is not None else {}
 
@@ -126,7 +129,9 @@ def _page(user: User, demand: Demand, bound: StepForm | None) -> dict[str, Any]:
     context = display.actor_context(user, demand, round_dispatches, pending)
     allowed = context.allowed(demand, user)
     choosable = _dispatch_departments(demand, round_dispatches)
-    prefill = _dispatch_prefill(demand, events) if {Action.DISPATCH, Action.REDISPATCH} & set(allowed) else {}
+    prefill = (
+        _dispatch_prefill(user, demand, events) if {Action.DISPATCH, Action.REDISPATCH} & set(allowed) else {}
+    )
 
     steps = []
     for action in allowed:
